@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run molecule for every scenario (or the ones named in MOLECULE_SCENARIOS), sequentially:
+# the lab hosts are heavy and this machine has 2 cores.
+#   hack/molecule.sh test              full sequence (create, prepare, converge, idempotence, verify, destroy)
+#   hack/molecule.sh converge default  any molecule command for one scenario
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command=${1:-test}
+shift || true
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then
+  read -r -a scenarios <<<"${MOLECULE_SCENARIOS:-$(ls molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | sort | tr '\n' ' ')}"
+fi
+if [ ${#scenarios[@]} -eq 0 ]; then
+  echo "no molecule scenario found under molecule/" >&2
+  exit 1
+fi
+hack/lab-images.sh
+for scenario in "${scenarios[@]}"; do
+  echo "==> molecule $command -s $scenario"
+  t0=$(date +%s)
+  molecule "$command" -s "$scenario"
+  echo "==> molecule $command -s $scenario: passed in $(( $(date +%s) - t0 )) s"
+done

@@ -1,0 +1,331 @@
+"""Behaviour of the Harbor 2.x HA lab after converge + idempotence (molecule scenario default).
+
+Read-only checks come first; the disruptive ones (prepare re-run, a foreign token key, a node down, bad
+input) each restore the lab before they finish, so the order in this file matters.
+"""
+
+import hashlib
+import re
+import time
+import uuid
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+# The shared storage checks below are imported so that pytest collects them here too.
+from storage_checks import (  # noqa: F401  pylint: disable=unused-import
+    test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted)
+from lab import env_file, recap
+
+SECRET_KEYS = {  # env file -> key -> key set file
+    'core/env': {'CORE_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret', 'CSRF_KEY': 'csrf_key',
+                 'REGISTRY_CREDENTIAL_PASSWORD': 'registry_credential_password',
+                 'ROBOT_SCANNER_NAME_PREFIX': 'robot_scanner_prefix'},
+    'jobservice/env': {'CORE_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret',
+                       'REGISTRY_CREDENTIAL_PASSWORD': 'registry_credential_password'},
+    'registryctl/env': {'CORE_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret'},
+}
+
+
+def data_volume(lab):
+    return lab.vars['harbor_data_volume'] or '/data'
+
+
+def key_files(lab):
+    data = data_volume(lab)
+    return {
+        data + '/secret/core/private_key.pem': 'token/private_key.pem',
+        data + '/secret/registry/root.crt': 'token/root.crt',
+        data + '/secret/keys/secretkey': 'secrets/secretkey',
+        (lab.vars['harbor_install_dir'] or '/opt/harbor') + '/tls/server.crt': 'tls/server.crt',
+    }
+
+
+def sha256_on(lab, host, path):
+    out = lab.host(host).check_output('sha256sum %s', path)
+    return out.split()[0]
+
+
+def node_secrets(lab, host):
+    """Every HA secret as the running configuration of one node holds it."""
+    base = lab.installer_dir() + '/common/config/'
+    found = {}
+    for env_name, keys in SECRET_KEYS.items():
+        values = env_file(lab.host(host).file(base + env_name).content_string)
+        for key in keys:
+            found['%s %s' % (env_name, key)] = values.get(key)
+    registry = lab.host(host).file(base + 'registry/config.yml').content_string
+    match = re.search(r'^  secret: (\S+)$', registry, re.M)
+    found['registry http.secret'] = match.group(1) if match else None
+    found['registry passwd'] = lab.host(host).file(base + 'registry/passwd').content_string.strip()
+    for path in key_files(lab):
+        found[path] = sha256_on(lab, host, path)
+    return found
+
+
+def expected_secrets(lab):
+    expected = {}
+    for env_name, keys in SECRET_KEYS.items():
+        for key, name in keys.items():
+            expected['%s %s' % (env_name, key)] = lab.keyset_text('secrets/' + name)
+    expected['registry http.secret'] = lab.keyset_text('secrets/registry_http_secret')
+    expected['registry passwd'] = lab.keyset_text('secrets/registry_htpasswd')
+    for path, rel in key_files(lab).items():
+        expected[path] = hashlib.sha256(open(lab.keyset_path(rel), 'rb').read()).hexdigest()
+    return expected
+
+
+def assert_matrix_ok(lab):
+    result = lab.login_matrix()
+    bad = [p for p in result['matrix'] if not p['ok']]
+    assert not bad and not result['diagnosis'], result['diagnosis']
+    assert len(result['matrix']) == len(lab.nodes) ** 2
+    return result
+
+
+# -- storage ---------------------------------------------------------------------------------------------
+
+def test_registry_storage_is_on_the_share_owned_by_harbor(lab):
+    for node in lab.nodes:
+        storage = lab.host(node).file(lab.vars['harbor_storage_path'])
+        assert storage.is_directory and storage.uid == 10000, node
+        volumes = lab.compose_file(node)['services']['registry']['volumes']
+        assert any(str(v).startswith(lab.vars['harbor_storage_path'] + ':/storage') for v in volumes), volumes
+
+
+# -- configuration ---------------------------------------------------------------------------------------
+
+def test_every_node_holds_the_one_key_set_and_every_ha_secret(lab):
+    expected = expected_secrets(lab)
+    for node in lab.nodes:
+        found = node_secrets(lab, node)
+        differing = sorted(k for k in expected if found.get(k) != expected[k])
+        assert not differing, '%s differs from the key set in: %s' % (node, ', '.join(differing))
+
+
+def test_keys_are_owned_by_harbor_and_private(lab):
+    data = data_volume(lab)
+    for node in lab.nodes:
+        for path in (data + '/secret/core/private_key.pem', data + '/secret/keys/secretkey'):
+            f = lab.host(node).file(path)
+            assert f.uid == 10000 and f.mode & 0o077 == 0, '%s %s: uid %s mode %o' % (node, path, f.uid, f.mode)
+        key = lab.host(node).file((lab.vars['harbor_install_dir'] or '/opt/harbor') + '/tls/server.key')
+        assert key.user == 'root' and key.mode & 0o077 == 0
+
+
+def test_token_key_is_pkcs1_rsa_4096_and_secretkey_is_16_bytes(lab):
+    pem = open(lab.keyset_path('token/private_key.pem'), 'rb').read()
+    assert pem.startswith(b'-----BEGIN RSA PRIVATE KEY-----')
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert key.key_size == 4096
+    cert = x509.load_pem_x509_certificate(open(lab.keyset_path('token/root.crt'), 'rb').read())
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+    assert len(open(lab.keyset_path('secrets/secretkey'), 'rb').read()) == 16
+
+
+def test_compose_file_is_trimmed_and_valid(lab):
+    for node in lab.nodes:
+        services = lab.compose_file(node)['services']
+        assert not {'postgresql', 'redis'} & set(services), '%s runs %s' % (node, sorted(services))
+        for name, service in services.items():
+            depends = service.get('depends_on') or []
+            assert not {'postgresql', 'redis'} & set(depends), '%s: %s depends on %s' % (node, name, depends)
+        assert lab.compose(node, 'config --quiet').rc == 0
+        running = lab.compose(node, 'ps --status running --services').stdout.split()
+        assert set(running) == set(services), '%s: running %s, defined %s' % (node, running, sorted(services))
+
+
+# -- login -----------------------------------------------------------------------------------------------
+
+def test_every_node_accepts_every_nodes_token(lab):
+    result = assert_matrix_ok(lab)
+    assert all(n['healthy'] and n['token_ok'] for n in result['nodes'])
+    assert result['endpoint']['ok'], result['endpoint']
+
+
+def test_verify_playbook_passes_from_controller_and_clients(lab):
+    rc, out = lab.playbook('verify.yml')
+    assert rc == 0, out[-3000:]
+    counts = recap(out)
+    assert all(c['failed'] == 0 and c['changed'] == 0 for c in counts.values()), counts
+
+
+def docker_on(lab, host, command):
+    return lab.host(host).run('docker ' + command)
+
+
+def test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node(lab):
+    client = lab.clients[0]
+    name = lab.vars['harbor_hostname']
+    password = lab.vars['harbor_admin_password']
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/verify:%s' % (name, tag)
+    host = lab.host(client)
+    host.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert host.run('echo %s | docker login -u admin --password-stdin %s', password, name).rc == 0
+    push = host.run('docker push %s', image)
+    assert push.rc == 0, push.stderr
+    digest = re.search(r'digest: (sha256:[0-9a-f]{64})', push.stdout).group(1)
+    for node in lab.nodes:
+        registry = lab.address(node)
+        assert host.run('echo %s | docker login -u admin --password-stdin %s', password, registry).rc == 0, node
+        ref = '%s/library/verify:%s' % (registry, tag)
+        pull = host.run('docker pull %s', ref)
+        assert pull.rc == 0, '%s: %s' % (node, pull.stderr)
+        assert 'Digest: %s' % digest in pull.stdout, '%s served another digest: %s' % (node, pull.stdout)
+        host.run('docker rmi %s', ref)
+
+
+def test_a_ui_session_made_on_one_node_is_accepted_by_the_others(lab):
+    first, second, third = lab.nodes[0], lab.nodes[1], lab.nodes[-1]
+    ca = lab.keyset_path('tls/ca.crt')
+
+    def base(node):
+        return 'https://%s' % lab.address(node)
+
+    login = requests.post(base(first) + '/c/login', data={'principal': 'admin', 'password': lab.vars['harbor_admin_password']},
+                          verify=ca, timeout=10)
+    assert login.status_code == 200, login.text
+    cookies = dict(login.cookies)  # sent to every node, not only to the one that set it
+    assert cookies, login.headers
+    current = requests.get(base(second) + '/api/v2.0/users/current', cookies=cookies, verify=ca, timeout=10)
+    assert current.status_code == 200 and current.json()['username'] == 'admin', current.text
+    # A session write on a third node with the CSRF token handed out by the second: same CSRF_KEY everywhere.
+    logout = requests.post(base(third) + '/c/log_out', cookies=cookies, verify=ca, timeout=10,
+                           headers={'X-Harbor-CSRF-Token': current.headers['X-Harbor-CSRF-Token']})
+    assert logout.status_code == 200, logout.text
+    after = requests.get(base(first) + '/api/v2.0/users/current', cookies=cookies, verify=ca, timeout=10)
+    assert after.status_code == 401
+
+
+# -- repairs ---------------------------------------------------------------------------------------------
+
+def converge_node(lab, node):
+    rc, out = lab.playbook('site', '--limit', node + ',localhost', '--tags', 'harbor')
+    assert rc == 0, out[-3000:]
+    return out
+
+
+def test_secrets_are_restored_after_prepare_ran_again(lab):
+    node = lab.nodes[1]
+    before = node_secrets(lab, node)
+    assert lab.host(node).run('cd %s && ./prepare', lab.installer_dir()).rc == 0
+    regenerated = node_secrets(lab, node)
+    assert regenerated['core/env CORE_SECRET'] != before['core/env CORE_SECRET'], 'prepare did not regenerate secrets'
+    # prepare keeps the token pair when both halves exist: the role places them before prepare.
+    for path in key_files(lab):
+        if '/secret/' in path:
+            assert regenerated[path] == before[path], path
+    converge_node(lab, node)
+    assert node_secrets(lab, node) == expected_secrets(lab)
+    assert_matrix_ok(lab)
+
+
+def make_foreign_token_pair():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, 'foreign-token-ca')])
+    now = __import__('datetime').datetime.now(__import__('datetime').timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + __import__('datetime').timedelta(days=1)).sign(key, hashes.SHA256()))
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    return pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_node_with_its_own_token_key_is_named_and_site_yml_repairs_it(lab):
+    node = lab.nodes[1]
+    data = data_volume(lab)
+    key_pem, cert_pem = make_foreign_token_pair()
+    host = lab.host(node)
+    host.check_output("printf '%%s' %s > %s/secret/core/private_key.pem", key_pem, data)
+    host.check_output("printf '%%s' %s > %s/secret/registry/root.crt", cert_pem, data)
+    assert lab.compose(node, 'restart core registry').rc == 0
+    result = wait_for(lab.login_matrix, lambda r: all(n['healthy'] for n in r['nodes']))
+    failing = {(p['issuer'], p['verifier']) for p in result['matrix'] if not p['ok']}
+    others = [n for n in lab.nodes if n != node]
+    assert failing == {(node, o) for o in others} | {(o, node) for o in others}, failing
+    assert node in ' '.join(result['diagnosis']) and 'key' in ' '.join(result['diagnosis'])
+    converge_node(lab, node)
+    wait_for(lab.login_matrix, lambda r: not r['failed_pairs'])
+    assert_matrix_ok(lab)
+
+
+def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):
+    node = lab.nodes[1]
+    client = lab.host(lab.clients[0])
+    name = lab.vars['harbor_hostname']
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/failover:%s' % (name, tag)
+    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
+    assert client.run('docker push %s', image).rc == 0
+    assert lab.compose(node, 'stop').rc == 0
+    try:
+        time.sleep(4)  # the LB takes a failed node out within 3 s (inter 1s, fall 2)
+        failures = 0
+        for dummy in range(6):
+            client.run('docker rmi %s', image)
+            failures += client.run('docker pull %s', image).rc != 0
+        assert failures == 0, '%d of 6 pulls through the LB failed with %s stopped' % (failures, node)
+        result = lab.login_matrix()
+        down = [n for n in result['nodes'] if not n['healthy']]
+        assert [n['name'] for n in down] == [node], result['nodes']
+        assert node in ' '.join(result['diagnosis'])
+        healthy_pairs = [p for p in result['matrix'] if node not in (p['issuer'], p['verifier'])]
+        assert healthy_pairs and all(p['ok'] for p in healthy_pairs)
+    finally:
+        lab.compose(node, 'up -d')
+    wait_for(lab.login_matrix, lambda r: not r['failed_pairs'] and all(n['healthy'] for n in r['nodes']))
+
+
+# -- bad input stops the play before anything is touched ------------------------------------------------
+
+@pytest.mark.parametrize('extra, expected', [
+    ({'harbor_admin_password': 'Harbor12345'}, 'harbor_admin_password is Harbor'),
+    ({'harbor_database_password': ''}, 'harbor_database_password'),
+    ({'harbor_database_port': 5999}, '5999'),  # nothing listens there: the database is unreachable
+    ({'harbor_external_url': 'htp://harbor.lab.test/x'}, 'harbor_external_url'),
+])
+def test_bad_input_stops_the_play_before_any_change(lab, extra, expected):
+    import json
+    rc, out = lab.playbook('site', '-e', json.dumps(extra))
+    assert rc != 0, 'the play accepted %s' % extra
+    assert expected in out, out[-3000:]
+    counts = recap(out)
+    assert counts and all(c['changed'] == 0 for c in counts.values()), counts
+
+
+def test_registry_storage_off_the_share_stops_the_harbor_play(lab):
+    import json
+    rc, out = lab.playbook('site', '--tags', 'harbor', '-e', json.dumps({'harbor_storage_path': '/var/tmp/not-shared/registry'}))
+    assert rc != 0
+    assert 'not on a shared filesystem' in out, out[-3000:]
+    assert all(c['changed'] == 0 for c in recap(out).values())
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+def wait_for(fetch, ready, timeout=90, delay=3):
+    deadline = time.time() + timeout
+    while True:
+        value = fetch()
+        if ready(value) or time.time() > deadline:
+            return value
+        time.sleep(delay)
+
+
+# -- check mode ------------------------------------------------------------------------------------------
+
+def test_check_mode_with_diff_reports_nothing_to_change_and_leaks_no_secret(lab):
+    rc, out = lab.playbook('site', '--check', '--diff')
+    assert rc == 0, out[-3000:]
+    counts = recap(out)
+    assert counts and all(c['changed'] == 0 and c['failed'] == 0 for c in counts.values()), counts
+    secrets = [lab.vars['harbor_admin_password'], lab.keyset_text('secrets/csrf_key'), lab.keyset_text('secrets/core_secret'),
+               lab.keyset_text('secrets/registry_http_secret'), 'BEGIN RSA PRIVATE KEY', 'BEGIN PRIVATE KEY']
+    leaked = [s[:6] + '...' for s in secrets if s in out]
+    assert not leaked, 'check mode printed secrets: %s' % leaked

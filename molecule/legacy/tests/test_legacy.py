@@ -1,0 +1,337 @@
+"""Behaviour of the Harbor 1.5 HA lab (the legacy profile) after converge + idempotence (molecule scenario legacy).
+
+Read-only checks come first; the disruptive ones (a wrong schema version, a foreign database, bad input) each
+restore the lab before they finish.
+"""
+
+import contextlib
+import hashlib
+import json
+import re
+import uuid
+
+import pymysql
+import pytest
+import requests
+import yaml
+
+# The shared storage checks below are imported so that pytest collects them here too.
+from storage_checks import (  # noqa: F401  pylint: disable=unused-import
+    test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted)
+from lab import env_file, recap
+
+# env file (under common/config/) -> key -> key set file (secrets/<name>)
+SECRET_KEYS = {
+    'adminserver/env': {'UI_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret'},
+    'ui/env': {'UI_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret'},
+    'jobservice/env': {'UI_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret'},
+}
+# Every file the role renders into common/config: identical on every node (nothing in them is per node).
+RENDERED = ['adminserver/env', 'ui/env', 'ui/app.conf', 'jobservice/env', 'jobservice/config.yml',
+            'registry/config.yml', 'nginx/nginx.conf', 'log/logrotate.conf']
+
+
+def data_volume(lab):
+    return lab.vars['harbor_data_volume'] or '/data'
+
+
+def config_dir(lab):
+    return lab.installer_dir() + '/common/config/'
+
+
+def key_files(lab):
+    """Where Harbor 1.x reads the shared keys -> key set file."""
+    return {
+        config_dir(lab) + 'ui/private_key.pem': 'token/private_key.pem',
+        config_dir(lab) + 'registry/root.crt': 'token/root.crt',
+        data_volume(lab) + '/secretkey': 'secrets/secretkey',
+    }
+
+
+def sha256_on(lab, host, path):
+    return lab.host(host).check_output('sha256sum %s', path).split()[0]
+
+
+def registry_config(lab, host):
+    return yaml.safe_load(lab.host(host).file(config_dir(lab) + 'registry/config.yml').content_string)
+
+
+def node_secrets(lab, host):
+    found = {}
+    for env_name, keys in SECRET_KEYS.items():
+        values = env_file(lab.host(host).file(config_dir(lab) + env_name).content_string)
+        for key in keys:
+            found['%s %s' % (env_name, key)] = values.get(key)
+    found['registry http.secret'] = registry_config(lab, host)['http']['secret']
+    for path in key_files(lab):
+        found[path] = sha256_on(lab, host, path)
+    return found
+
+
+def expected_secrets(lab):
+    expected = {}
+    for env_name, keys in SECRET_KEYS.items():
+        for key, name in keys.items():
+            expected['%s %s' % (env_name, key)] = lab.keyset_text('secrets/' + name)
+    expected['registry http.secret'] = lab.keyset_text('secrets/registry_http_secret')
+    for path, rel in key_files(lab).items():
+        expected[path] = hashlib.sha256(open(lab.keyset_path(rel), 'rb').read()).hexdigest()
+    return expected
+
+
+def assert_matrix_ok(lab):
+    result = lab.login_matrix(harbor_api='v1')
+    bad = [p for p in result['matrix'] if not p['ok']]
+    assert not bad and not result['diagnosis'], result['diagnosis']
+    assert len(result['matrix']) == len(lab.nodes) ** 2
+    return result
+
+
+# -- database helpers (PyMySQL from the controller, like the database role) -------------------------------
+
+def lab_value(lab, name):
+    if name not in lab.vars:
+        lab.vars.update(lab.resolve(lab.nodes[0], [name]))
+    return lab.vars[name]
+
+
+@contextlib.contextmanager
+def mysql(lab, admin=False, database=None):
+    user = lab_value(lab, 'harbor_database_admin_user' if admin else 'harbor_database_username')
+    password = lab_value(lab, 'harbor_database_admin_password' if admin else 'harbor_database_password')
+    conn = pymysql.connect(host=lab_value(lab, 'harbor_database_host'), port=int(lab_value(lab, 'harbor_database_port')),
+                           user=user, password=password, database=database, connect_timeout=10, autocommit=True)
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()
+
+
+def harbor_db(lab):
+    return lab_value(lab, 'harbor_database_name')
+
+
+# -- storage ---------------------------------------------------------------------------------------------
+
+def test_registry_storage_and_job_logs_are_on_the_share_owned_by_harbor(lab):
+    mount_point = lab.vars['harbor_ceph_mount_point']
+    for node in lab.nodes:
+        services = lab.compose_file(node)['services']
+        assert lab.vars['harbor_storage_path'] + ':/storage:z' in services['registry']['volumes']
+        job_logs = [v.split(':')[0] for v in services['jobservice']['volumes'] if ':/var/log/jobs:' in v]
+        assert len(job_logs) == 1 and job_logs[0].startswith(mount_point + '/'), job_logs
+        for path in (lab.vars['harbor_storage_path'], job_logs[0]):
+            directory = lab.host(node).file(path)
+            assert directory.is_directory and directory.uid == 10000, '%s %s' % (node, path)
+
+
+# -- configuration ---------------------------------------------------------------------------------------
+
+def test_every_node_holds_the_one_key_set_and_every_ha_secret(lab):
+    expected = expected_secrets(lab)
+    for node in lab.nodes:
+        found = node_secrets(lab, node)
+        differing = sorted(k for k in expected if found.get(k) != expected[k])
+        assert not differing, '%s differs from the key set in: %s' % (node, ', '.join(differing))
+
+
+def test_rendered_configuration_is_identical_on_every_node(lab):
+    reference = {f: sha256_on(lab, lab.nodes[0], config_dir(lab) + f) for f in RENDERED}
+    for node in lab.nodes[1:]:
+        differing = [f for f in RENDERED if sha256_on(lab, node, config_dir(lab) + f) != reference[f]]
+        assert not differing, '%s renders %s differently from %s' % (node, differing, lab.nodes[0])
+
+
+def test_keys_are_owned_by_harbor_and_private(lab):
+    for node in lab.nodes:
+        for path in key_files(lab):
+            f = lab.host(node).file(path)
+            assert f.uid == 10000 and f.mode & 0o077 == 0, '%s %s: uid %s mode %o' % (node, path, f.uid, f.mode)
+        for env_name in SECRET_KEYS:
+            f = lab.host(node).file(config_dir(lab) + env_name)
+            assert f.user == 'root' and f.mode & 0o077 == 0, '%s %s: %s %o' % (node, env_name, f.user, f.mode)
+    assert len(open(lab.keyset_path('secrets/secretkey'), 'rb').read()) == 16
+
+
+def test_harbor_cfg_is_the_record_and_prepare_is_never_needed(lab):
+    for node in lab.nodes:
+        host = lab.host(node)
+        cfg = dict(re.findall(r'^(\w+) = (.*)$', host.file(lab.installer_dir() + '/harbor.cfg').content_string, re.M))
+        assert cfg['customize_crt'] == 'off'
+        assert cfg['hostname'] == lab.vars['harbor_hostname']
+        assert cfg['ui_url_protocol'] == 'http'
+        assert cfg['db_host'] == lab_value(lab, 'harbor_database_host')
+        assert cfg['db_user'] == lab_value(lab, 'harbor_database_username')
+        assert cfg['redis_url'].startswith('%s:%s,100,' % (lab_value(lab, 'harbor_redis_host'), lab_value(lab, 'harbor_redis_port')))
+        assert cfg['secretkey_path'] == data_volume(lab)
+        # 1.x prepare is a Python 2 script: current hosts cannot run it, the role renders common/config itself.
+        prepare = host.run('cd %s && ./prepare --help', lab.installer_dir())
+        assert prepare.rc != 0 and 'requires Python 2' in prepare.stderr, prepare.stderr
+
+
+def test_adminserver_env_reaches_mysql_and_reloads_only_on_change(lab):
+    values = [env_file(lab.host(n).file(config_dir(lab) + 'adminserver/env').content_string) for n in lab.nodes]
+    env = values[0]
+    assert env['DATABASE_TYPE'] == 'mysql'
+    assert env['MYSQL_HOST'] == lab_value(lab, 'harbor_database_host')
+    assert env['MYSQL_PORT'] == str(lab_value(lab, 'harbor_database_port'))
+    assert env['MYSQL_USR'] == lab_value(lab, 'harbor_database_username')
+    assert env['MYSQL_DATABASE'] == harbor_db(lab)
+    assert env['RESET'] == 'true'
+    assert env['EXT_ENDPOINT'] == 'http://' + lab.vars['harbor_hostname']
+    assert re.match(r'^[0-9a-f]{16}$', env['RELOAD_KEY'])
+    assert len({v['RELOAD_KEY'] for v in values}) == 1, 'RELOAD_KEY differs between nodes'
+    # The adminserver stored that RELOAD_KEY: restarts after the first start keep the stored configuration.
+    with mysql(lab, database=harbor_db(lab)) as cur:
+        cur.execute("SELECT v FROM properties WHERE k = 'reload_key'")
+        assert cur.fetchone()[0] == env['RELOAD_KEY']
+        cur.execute("SELECT v FROM properties WHERE k = 'mysql_password'")
+        assert cur.fetchone()[0].startswith('<enc-v1>'), 'the adminserver did not encrypt with the shared secretkey'
+
+
+def test_registry_checks_tokens_against_the_shared_root_crt_and_uses_redis(lab):
+    config = registry_config(lab, lab.nodes[0])
+    token = config['auth']['token']
+    assert token['issuer'] == 'harbor-token-issuer' and token['service'] == 'harbor-registry'
+    assert token['realm'] == 'http://%s/service/token' % lab.vars['harbor_hostname']
+    assert token['rootcertbundle'] == '/etc/registry/root.crt'
+    assert config['storage']['filesystem']['rootdirectory'] == '/storage'
+    assert config['redis']['addr'] == '%s:%s' % (lab_value(lab, 'harbor_redis_host'), lab_value(lab, 'harbor_redis_port'))
+    assert config['redis']['password'] == lab_value(lab, 'harbor_redis_password')
+    assert config['http']['secret'] != 'placeholder'
+
+
+def test_compose_file_is_trimmed_and_valid(lab):
+    for node in lab.nodes:
+        services = lab.compose_file(node)['services']
+        assert set(services) == {'log', 'registry', 'adminserver', 'ui', 'jobservice', 'proxy'}, sorted(services)
+        for name, service in services.items():
+            depends = service.get('depends_on') or []
+            assert not {'mysql', 'redis'} & set(depends), '%s: %s depends on %s' % (node, name, depends)
+            if name != 'log':
+                assert service['logging']['driver'] == 'syslog', name
+                assert service['logging']['options']['syslog-address'] == 'tcp://127.0.0.1:1514', name
+        assert lab.compose(node, 'config --quiet').rc == 0
+        running = lab.compose(node, 'ps --status running --services').stdout.split()
+        assert set(running) == set(services), '%s: running %s, defined %s' % (node, running, sorted(services))
+
+
+# -- login -----------------------------------------------------------------------------------------------
+
+def test_every_node_accepts_every_nodes_token(lab):
+    result = assert_matrix_ok(lab)
+    assert all(n['healthy'] and n['token_ok'] and n['api_version'] == 'v1' for n in result['nodes']), result['nodes']
+    assert result['endpoint']['ok'], result['endpoint']
+
+
+def test_verify_playbook_passes_from_controller_and_clients(lab):
+    rc, out = lab.playbook('verify.yml')
+    assert rc == 0, out[-3000:]
+    counts = recap(out)
+    assert all(c['failed'] == 0 and c['changed'] == 0 for c in counts.values()), counts
+
+
+def test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node(lab):
+    client = lab.clients[0]
+    name = lab.vars['harbor_hostname']
+    password = lab.vars['harbor_admin_password']
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/verify:%s' % (name, tag)
+    host = lab.host(client)
+    daemon = json.loads(host.file('/etc/docker/daemon.json').content_string)
+    assert name in daemon.get('insecure-registries', []), daemon
+    host.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert host.run('echo %s | docker login -u admin --password-stdin %s', password, name).rc == 0
+    push = host.run('docker push %s', image)
+    assert push.rc == 0, push.stderr
+    digest = re.search(r'digest: (sha256:[0-9a-f]{64})', push.stdout).group(1)
+    for node in lab.nodes:
+        registry = lab.address(node)
+        assert host.run('echo %s | docker login -u admin --password-stdin %s', password, registry).rc == 0, node
+        ref = '%s/library/verify:%s' % (registry, tag)
+        pull = host.run('docker pull %s', ref)
+        assert pull.rc == 0, '%s: %s' % (node, pull.stderr)
+        assert 'Digest: %s' % digest in pull.stdout, '%s served another digest: %s' % (node, pull.stdout)
+        host.run('docker rmi %s', ref)
+
+
+def test_a_ui_session_made_on_one_node_is_accepted_by_the_others(lab):
+
+    def base(node):
+        return 'http://%s' % lab.address(node)
+
+    login = requests.post(base(lab.nodes[0]) + '/login', data={'principal': 'admin', 'password': lab.vars['harbor_admin_password']},
+                          timeout=10)
+    assert login.status_code == 200, login.text
+    cookies = dict(login.cookies)
+    assert cookies, login.headers
+    for node in lab.nodes[1:]:
+        current = requests.get(base(node) + '/api/users/current', cookies=cookies, timeout=10)
+        assert current.status_code == 200 and current.json()['username'] == 'admin', '%s: %s' % (node, current.text)
+    assert requests.post(base(lab.nodes[-1]) + '/log_out', cookies=cookies, timeout=10).status_code == 200
+    assert requests.get(base(lab.nodes[0]) + '/api/users/current', cookies=cookies, timeout=10).status_code == 401
+
+
+# -- database --------------------------------------------------------------------------------------------
+
+def test_schema_was_loaded_exactly_once_at_version_1_5_0(lab):
+    with mysql(lab, admin=True, database=harbor_db(lab)) as cur:
+        cur.execute('SELECT version_num FROM alembic_version')
+        assert cur.fetchall() == (('1.5.0',),)
+        cur.execute("SELECT COUNT(*) FROM `user` WHERE username = 'admin'")
+        assert cur.fetchone()[0] == 1
+        # registry.sql inserts one admin row: a second load would have failed or duplicated the seed data.
+        cur.execute('SELECT COUNT(*) FROM role')
+        roles = cur.fetchone()[0]
+    rc, out = lab.playbook('site', '--tags', 'database')
+    assert rc == 0, out[-3000:]
+    assert all(c['changed'] == 0 for c in recap(out).values()), recap(out)
+    with mysql(lab, admin=True, database=harbor_db(lab)) as cur:
+        cur.execute('SELECT COUNT(*) FROM role')
+        assert cur.fetchone()[0] == roles
+
+
+def test_a_database_at_another_schema_version_stops_the_play(lab):
+    with mysql(lab, admin=True, database=harbor_db(lab)) as cur:
+        cur.execute("UPDATE alembic_version SET version_num = '1.4.0'")
+    try:
+        rc, out = lab.playbook('site', '--tags', 'database')
+        assert rc != 0, 'the play accepted alembic_version 1.4.0'
+        assert 'holds Harbor schema version 1.4.0' in out and 'database_mysql_expected_schema_version is 1.5.0' in out, out[-3000:]
+        assert all(c['changed'] == 0 for c in recap(out).values()), recap(out)
+    finally:
+        with mysql(lab, admin=True, database=harbor_db(lab)) as cur:
+            cur.execute("UPDATE alembic_version SET version_num = '1.5.0'")
+
+
+def test_the_harbor_user_cannot_touch_another_database(lab):
+    other = 'verifyother%s' % uuid.uuid4().hex[:6]
+    with mysql(lab, admin=True) as cur:
+        cur.execute('CREATE DATABASE `%s`' % other)
+        cur.execute('CREATE TABLE `%s`.t (i int)' % other)
+    try:
+        with mysql(lab) as cur:
+            for sql in ('SELECT * FROM `%s`.t' % other, 'INSERT INTO `%s`.t VALUES (1)' % other,
+                        'DROP TABLE `%s`.t' % other, 'CREATE DATABASE `%sx`' % other, 'SELECT * FROM mysql.user'):
+                with pytest.raises(pymysql.err.OperationalError) as denied:
+                    cur.execute(sql)
+                assert denied.value.args[0] in (1044, 1142, 1227), '%s: %s' % (sql, denied.value)
+            cur.execute('SELECT COUNT(*) FROM `%s`.alembic_version' % harbor_db(lab))
+            assert cur.fetchone()[0] == 1
+    finally:
+        with mysql(lab, admin=True) as cur:
+            cur.execute('DROP DATABASE IF EXISTS `%s`' % other)
+
+
+# -- bad input stops the play before anything is touched ------------------------------------------------
+
+@pytest.mark.parametrize('extra, expected', [
+    ({'harbor_admin_password': 'Harbor12345'}, 'harbor_admin_password is Harbor'),
+    ({'harbor_database_port': 3999}, '3999'),  # nothing listens there: the database is unreachable
+])
+def test_bad_input_stops_the_play_before_any_change(lab, extra, expected):
+    rc, out = lab.playbook('site', '-e', json.dumps(extra))
+    assert rc != 0, 'the play accepted %s' % extra
+    assert expected in out, out[-3000:]
+    counts = recap(out)
+    assert counts and all(c['changed'] == 0 for c in counts.values()), counts
