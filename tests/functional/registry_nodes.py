@@ -32,10 +32,23 @@ NGINX_BIN = shutil.which('nginx') or '/usr/sbin/nginx'
 SERVICE = 'harbor-registry'
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody listens on and that this process has not handed out before.
+
+    The kernel may give the same ephemeral port to two bind(0) calls in a row once the first socket is
+    closed; two services of one node on one port made a node look healthy on the wrong process (seen in CI).
+    """
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError('no unused loopback port found')
 
 
 def wait_port(port, timeout=15.0, proc=None, what='service'):
@@ -45,9 +58,15 @@ def wait_port(port, timeout=15.0, proc=None, what='service'):
             raise RuntimeError('%s exited with %s' % (what, proc.returncode))
         try:
             with socket.create_connection(('127.0.0.1', port), timeout=0.5):
-                return
+                pass
         except OSError:
             time.sleep(0.05)
+            continue
+        # Something answers; make sure it is still our process (it may have failed to bind and be exiting).
+        time.sleep(0.2)
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError('%s exited with %s (is port %s taken?)' % (what, proc.returncode, port))
+        return
     raise RuntimeError('%s did not listen on 127.0.0.1:%s within %ss' % (what, port, timeout))
 
 
