@@ -4,7 +4,6 @@ Read-only checks come first; the disruptive ones (prepare re-run, a foreign toke
 input) each restore the lab before they finish, so the order in this file matters.
 """
 
-import hashlib
 import re
 import time
 import uuid
@@ -15,10 +14,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-# The shared storage checks below are imported so that pytest collects them here too.
+# The shared checks below are imported so that pytest collects them here too.
 from storage_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted)
-from lab import env_file, recap
+from shared_checks import (  # noqa: F401  pylint: disable=unused-import
+    test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node, test_verify_playbook_passes_from_controller_and_clients)
+from shared_checks import (assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, env_secrets_in_keyset,
+                           env_secrets_on, file_hashes_in_keyset, file_hashes_on)
+from lab import recap
 
 SECRET_KEYS = {  # env file -> key -> key set file
     'core/env': {'CORE_SECRET': 'core_secret', 'JOBSERVICE_SECRET': 'jobservice_secret', 'CSRF_KEY': 'csrf_key',
@@ -44,46 +47,24 @@ def key_files(lab):
     }
 
 
-def sha256_on(lab, host, path):
-    out = lab.host(host).check_output('sha256sum %s', path)
-    return out.split()[0]
-
-
 def node_secrets(lab, host):
     """Every HA secret as the running configuration of one node holds it."""
     base = lab.installer_dir() + '/common/config/'
-    found = {}
-    for env_name, keys in SECRET_KEYS.items():
-        values = env_file(lab.host(host).file(base + env_name).content_string)
-        for key in keys:
-            found['%s %s' % (env_name, key)] = values.get(key)
+    found = env_secrets_on(lab, host, base, SECRET_KEYS)
     registry = lab.host(host).file(base + 'registry/config.yml').content_string
     match = re.search(r'^  secret: (\S+)$', registry, re.M)
     found['registry http.secret'] = match.group(1) if match else None
     found['registry passwd'] = lab.host(host).file(base + 'registry/passwd').content_string.strip()
-    for path in key_files(lab):
-        found[path] = sha256_on(lab, host, path)
+    found.update(file_hashes_on(lab, host, key_files(lab)))
     return found
 
 
 def expected_secrets(lab):
-    expected = {}
-    for env_name, keys in SECRET_KEYS.items():
-        for key, name in keys.items():
-            expected['%s %s' % (env_name, key)] = lab.keyset_text('secrets/' + name)
+    expected = env_secrets_in_keyset(lab, SECRET_KEYS)
     expected['registry http.secret'] = lab.keyset_text('secrets/registry_http_secret')
     expected['registry passwd'] = lab.keyset_text('secrets/registry_htpasswd')
-    for path, rel in key_files(lab).items():
-        expected[path] = hashlib.sha256(open(lab.keyset_path(rel), 'rb').read()).hexdigest()
+    expected.update(file_hashes_in_keyset(lab, key_files(lab)))
     return expected
-
-
-def assert_matrix_ok(lab):
-    result = lab.login_matrix()
-    bad = [p for p in result['matrix'] if not p['ok']]
-    assert not bad and not result['diagnosis'], result['diagnosis']
-    assert len(result['matrix']) == len(lab.nodes) ** 2
-    return result
 
 
 # -- storage ---------------------------------------------------------------------------------------------
@@ -99,11 +80,7 @@ def test_registry_storage_is_on_the_share_owned_by_harbor(lab):
 # -- configuration ---------------------------------------------------------------------------------------
 
 def test_every_node_holds_the_one_key_set_and_every_ha_secret(lab):
-    expected = expected_secrets(lab)
-    for node in lab.nodes:
-        found = node_secrets(lab, node)
-        differing = sorted(k for k in expected if found.get(k) != expected[k])
-        assert not differing, '%s differs from the key set in: %s' % (node, ', '.join(differing))
+    assert_every_node_matches(lab, expected_secrets(lab), lambda node: node_secrets(lab, node))
 
 
 def test_keys_are_owned_by_harbor_and_private(lab):
@@ -128,14 +105,7 @@ def test_token_key_is_pkcs1_rsa_4096_and_secretkey_is_16_bytes(lab):
 
 def test_compose_file_is_trimmed_and_valid(lab):
     for node in lab.nodes:
-        services = lab.compose_file(node)['services']
-        assert not {'postgresql', 'redis'} & set(services), '%s runs %s' % (node, sorted(services))
-        for name, service in services.items():
-            depends = service.get('depends_on') or []
-            assert not {'postgresql', 'redis'} & set(depends), '%s: %s depends on %s' % (node, name, depends)
-        assert lab.compose(node, 'config --quiet').rc == 0
-        running = lab.compose(node, 'ps --status running --services').stdout.split()
-        assert set(running) == set(services), '%s: running %s, defined %s' % (node, running, sorted(services))
+        assert_compose_trimmed_and_running(lab, node, ('postgresql', 'redis'))
 
 
 # -- login -----------------------------------------------------------------------------------------------
@@ -144,39 +114,6 @@ def test_every_node_accepts_every_nodes_token(lab):
     result = assert_matrix_ok(lab)
     assert all(n['healthy'] and n['token_ok'] for n in result['nodes'])
     assert result['endpoint']['ok'], result['endpoint']
-
-
-def test_verify_playbook_passes_from_controller_and_clients(lab):
-    rc, out = lab.playbook('verify.yml')
-    assert rc == 0, out[-3000:]
-    counts = recap(out)
-    assert all(c['failed'] == 0 and c['changed'] == 0 for c in counts.values()), counts
-
-
-def docker_on(lab, host, command):
-    return lab.host(host).run('docker ' + command)
-
-
-def test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node(lab):
-    client = lab.clients[0]
-    name = lab.vars['harbor_hostname']
-    password = lab.vars['harbor_admin_password']
-    tag = uuid.uuid4().hex[:8]
-    image = '%s/library/verify:%s' % (name, tag)
-    host = lab.host(client)
-    host.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
-    assert host.run('echo %s | docker login -u admin --password-stdin %s', password, name).rc == 0
-    push = host.run('docker push %s', image)
-    assert push.rc == 0, push.stderr
-    digest = re.search(r'digest: (sha256:[0-9a-f]{64})', push.stdout).group(1)
-    for node in lab.nodes:
-        registry = lab.address(node)
-        assert host.run('echo %s | docker login -u admin --password-stdin %s', password, registry).rc == 0, node
-        ref = '%s/library/verify:%s' % (registry, tag)
-        pull = host.run('docker pull %s', ref)
-        assert pull.rc == 0, '%s: %s' % (node, pull.stderr)
-        assert 'Digest: %s' % digest in pull.stdout, '%s served another digest: %s' % (node, pull.stdout)
-        host.run('docker rmi %s', ref)
 
 
 def test_a_ui_session_made_on_one_node_is_accepted_by_the_others(lab):

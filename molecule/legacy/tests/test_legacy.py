@@ -5,7 +5,6 @@ restore the lab before they finish.
 """
 
 import contextlib
-import hashlib
 import json
 import re
 import uuid
@@ -15,9 +14,14 @@ import pytest
 import requests
 import yaml
 
-# The shared storage checks below are imported so that pytest collects them here too.
+# The shared checks below are imported so that pytest collects them here too.
 from storage_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted)
+from shared_checks import (  # noqa: F401  pylint: disable=unused-import
+    test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node, test_verify_playbook_passes_from_controller_and_clients)
+from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
+from shared_checks import (assert_compose_trimmed_and_running, assert_every_node_matches, env_secrets_in_keyset, env_secrets_on,
+                           file_hashes_in_keyset, file_hashes_on, sha256_on)
 from lab import env_file, recap
 
 # env file (under common/config/) -> key -> key set file (secrets/<name>)
@@ -48,43 +52,26 @@ def key_files(lab):
     }
 
 
-def sha256_on(lab, host, path):
-    return lab.host(host).check_output('sha256sum %s', path).split()[0]
-
-
 def registry_config(lab, host):
     return yaml.safe_load(lab.host(host).file(config_dir(lab) + 'registry/config.yml').content_string)
 
 
 def node_secrets(lab, host):
-    found = {}
-    for env_name, keys in SECRET_KEYS.items():
-        values = env_file(lab.host(host).file(config_dir(lab) + env_name).content_string)
-        for key in keys:
-            found['%s %s' % (env_name, key)] = values.get(key)
+    found = env_secrets_on(lab, host, config_dir(lab), SECRET_KEYS)
     found['registry http.secret'] = registry_config(lab, host)['http']['secret']
-    for path in key_files(lab):
-        found[path] = sha256_on(lab, host, path)
+    found.update(file_hashes_on(lab, host, key_files(lab)))
     return found
 
 
 def expected_secrets(lab):
-    expected = {}
-    for env_name, keys in SECRET_KEYS.items():
-        for key, name in keys.items():
-            expected['%s %s' % (env_name, key)] = lab.keyset_text('secrets/' + name)
+    expected = env_secrets_in_keyset(lab, SECRET_KEYS)
     expected['registry http.secret'] = lab.keyset_text('secrets/registry_http_secret')
-    for path, rel in key_files(lab).items():
-        expected[path] = hashlib.sha256(open(lab.keyset_path(rel), 'rb').read()).hexdigest()
+    expected.update(file_hashes_in_keyset(lab, key_files(lab)))
     return expected
 
 
 def assert_matrix_ok(lab):
-    result = lab.login_matrix(harbor_api='v1')
-    bad = [p for p in result['matrix'] if not p['ok']]
-    assert not bad and not result['diagnosis'], result['diagnosis']
-    assert len(result['matrix']) == len(lab.nodes) ** 2
-    return result
+    return shared_assert_matrix_ok(lab, harbor_api='v1')
 
 
 # -- database helpers (PyMySQL from the controller, like the database role) -------------------------------
@@ -128,11 +115,7 @@ def test_registry_storage_and_job_logs_are_on_the_share_owned_by_harbor(lab):
 # -- configuration ---------------------------------------------------------------------------------------
 
 def test_every_node_holds_the_one_key_set_and_every_ha_secret(lab):
-    expected = expected_secrets(lab)
-    for node in lab.nodes:
-        found = node_secrets(lab, node)
-        differing = sorted(k for k in expected if found.get(k) != expected[k])
-        assert not differing, '%s differs from the key set in: %s' % (node, ', '.join(differing))
+    assert_every_node_matches(lab, expected_secrets(lab), lambda node: node_secrets(lab, node))
 
 
 def test_rendered_configuration_is_identical_on_every_node(lab):
@@ -203,17 +186,12 @@ def test_registry_checks_tokens_against_the_shared_root_crt_and_uses_redis(lab):
 
 def test_compose_file_is_trimmed_and_valid(lab):
     for node in lab.nodes:
-        services = lab.compose_file(node)['services']
+        services = assert_compose_trimmed_and_running(lab, node, ('mysql', 'redis'))
         assert set(services) == {'log', 'registry', 'adminserver', 'ui', 'jobservice', 'proxy'}, sorted(services)
         for name, service in services.items():
-            depends = service.get('depends_on') or []
-            assert not {'mysql', 'redis'} & set(depends), '%s: %s depends on %s' % (node, name, depends)
             if name != 'log':
                 assert service['logging']['driver'] == 'syslog', name
                 assert service['logging']['options']['syslog-address'] == 'tcp://127.0.0.1:1514', name
-        assert lab.compose(node, 'config --quiet').rc == 0
-        running = lab.compose(node, 'ps --status running --services').stdout.split()
-        assert set(running) == set(services), '%s: running %s, defined %s' % (node, running, sorted(services))
 
 
 # -- login -----------------------------------------------------------------------------------------------
@@ -224,35 +202,9 @@ def test_every_node_accepts_every_nodes_token(lab):
     assert result['endpoint']['ok'], result['endpoint']
 
 
-def test_verify_playbook_passes_from_controller_and_clients(lab):
-    rc, out = lab.playbook('verify.yml')
-    assert rc == 0, out[-3000:]
-    counts = recap(out)
-    assert all(c['failed'] == 0 and c['changed'] == 0 for c in counts.values()), counts
-
-
-def test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node(lab):
-    client = lab.clients[0]
-    name = lab.vars['harbor_hostname']
-    password = lab.vars['harbor_admin_password']
-    tag = uuid.uuid4().hex[:8]
-    image = '%s/library/verify:%s' % (name, tag)
-    host = lab.host(client)
-    daemon = json.loads(host.file('/etc/docker/daemon.json').content_string)
-    assert name in daemon.get('insecure-registries', []), daemon
-    host.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
-    assert host.run('echo %s | docker login -u admin --password-stdin %s', password, name).rc == 0
-    push = host.run('docker push %s', image)
-    assert push.rc == 0, push.stderr
-    digest = re.search(r'digest: (sha256:[0-9a-f]{64})', push.stdout).group(1)
-    for node in lab.nodes:
-        registry = lab.address(node)
-        assert host.run('echo %s | docker login -u admin --password-stdin %s', password, registry).rc == 0, node
-        ref = '%s/library/verify:%s' % (registry, tag)
-        pull = host.run('docker pull %s', ref)
-        assert pull.rc == 0, '%s: %s' % (node, pull.stderr)
-        assert 'Digest: %s' % digest in pull.stdout, '%s served another digest: %s' % (node, pull.stdout)
-        host.run('docker rmi %s', ref)
+def test_the_client_trusts_the_plain_http_registry_through_insecure_registries(lab):
+    daemon = json.loads(lab.host(lab.clients[0]).file('/etc/docker/daemon.json').content_string)
+    assert lab.vars['harbor_hostname'] in daemon.get('insecure-registries', []), daemon
 
 
 def test_a_ui_session_made_on_one_node_is_accepted_by_the_others(lab):

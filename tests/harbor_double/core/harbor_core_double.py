@@ -41,6 +41,7 @@ import hmac
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -572,5 +573,12 @@ def main(argv=None):
     return 0
 
 
+def _stop_on_sigterm(_signum, _frame):
+    # PID 1 of a container gets no default action for SIGTERM: without a handler `docker stop` waits 10 s
+    # and kills (Harbor's Go services exit on SIGTERM; so does the double).
+    raise KeyboardInterrupt
+
+
 if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())

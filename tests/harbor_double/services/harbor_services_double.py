@@ -24,6 +24,7 @@ import datetime
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -412,5 +413,12 @@ def main(argv=None):
     return {'jobservice': run_jobservice, 'registryctl': run_registryctl, 'adminserver': run_adminserver}[args.service](args)
 
 
+def _stop_on_sigterm(_signum, _frame):
+    # PID 1 of a container gets no default action for SIGTERM: without a handler `docker stop` waits 10 s
+    # and kills (Harbor's Go services exit on SIGTERM; so does the double).
+    raise KeyboardInterrupt
+
+
 if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())
