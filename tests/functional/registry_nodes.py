@@ -41,7 +41,7 @@ def free_port():
     The kernel may give the same ephemeral port to two bind(0) calls in a row once the first socket is
     closed; two services of one node on one port made a node look healthy on the wrong process (seen in CI).
     """
-    for _ in range(100):
+    for dummy in range(100):
         with socket.socket() as sock:
             sock.bind(('127.0.0.1', 0))
             port = sock.getsockname()[1]
