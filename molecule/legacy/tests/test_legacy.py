@@ -280,6 +280,8 @@ def test_the_harbor_user_cannot_touch_another_database(lab):
 @pytest.mark.parametrize('extra, expected', [
     ({'harbor_admin_password': 'Harbor12345'}, 'harbor_admin_password is Harbor'),
     ({'harbor_database_port': 3999}, '3999'),  # nothing listens there: the database is unreachable
+    # The controller without the client the schema import runs (the role's own name for it, pointed elsewhere).
+    ({'__database_mysql_import_client': 'mysql-not-installed'}, 'runs the `mysql-not-installed` command-line client'),
 ])
 def test_bad_input_stops_the_play_before_any_change(lab, extra, expected):
     rc, out = lab.playbook('site', '-e', json.dumps(extra))
