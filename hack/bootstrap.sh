@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 # Host programs the tests run for real (Debian packages); mariadb-client: the controller loads the
-# Harbor 1.x schema in the legacy scenario (community.mysql.mysql_db state=import runs the client).
-HOST_PACKAGES=(docker-registry nginx debootstrap rsync git mariadb-client)
+# Harbor 1.x schema in the legacy scenario (community.mysql.mysql_db state=import runs the client);
+# and the shellcheck program: ansible-test sanity skips its shell script test without it.
+HOST_PACKAGES=(docker-registry nginx debootstrap rsync git mariadb-client shellcheck)
 
 log() { printf '==> %s\n' "$*"; }
 

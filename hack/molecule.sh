@@ -9,7 +9,7 @@ command=${1:-test}
 shift || true
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
-  read -r -a scenarios <<<"${MOLECULE_SCENARIOS:-$(ls molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | sort | tr '\n' ' ')}"
+  read -r -a scenarios <<<"${MOLECULE_SCENARIOS:-$(compgen -G 'molecule/*/molecule.yml' | cut -d/ -f2 | sort | tr '\n' ' ')}"
 fi
 if [ ${#scenarios[@]} -eq 0 ]; then
   echo "no molecule scenario found under molecule/" >&2

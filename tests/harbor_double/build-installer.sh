@@ -139,7 +139,7 @@ done
 # 4. the offline installer tarball
 mkdir -p "$DIST"
 TGZ=$DIST/harbor-offline-installer-$TAG.tgz
-INSTALLER_INPUTS=(installer/$GEN images/rootfs/docker-entrypoint-initdb.d build-installer.sh)
+INSTALLER_INPUTS=("installer/$GEN" images/rootfs/docker-entrypoint-initdb.d build-installer.sh)
 [ "$GEN" = v1 ] && INSTALLER_INPUTS+=(prepare/templates/docker_compose)
 TGZ_HASH=$(printf '%s %s %s' "$ALL_HASHES" "$(hash_inputs "${INSTALLER_INPUTS[@]}")" "$NS" | sha256sum | cut -c1-16)
 if [ -f "$TGZ" ] && [ -f "$TGZ.sha256" ] && [ "$(cat "$DIST/.recipe-$TAG" 2>/dev/null)" = "$TGZ_HASH" ]; then

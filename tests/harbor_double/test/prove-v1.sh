@@ -52,12 +52,12 @@ GW=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | cut -d/ -f1)
 docker rm -f hd-testsvc1 >/dev/null 2>&1 || true
 docker run -d --name hd-testsvc1 -e WITH_MYSQL=1 -e MYSQL_PASSWORD=$DBPW -e REDIS_PASSWORD= \
   -p "$GW:23306:3306" -p "$GW:26380:6379" "harbor-double/testsvc:$SVC_HASH" >/dev/null
-for i in $(seq 1 90); do docker logs hd-testsvc1 2>&1 | grep -q 'testsvc: ready' && break; sleep 1; done
+for _ in $(seq 1 90); do docker logs hd-testsvc1 2>&1 | grep -q 'testsvc: ready' && break; sleep 1; done
 ok "MariaDB at $GW:23306 (user harbor), Redis at $GW:26380"
 
 step "unpack the installer, docker load"
 tar -C "$WORK" -xzf "$TGZ"
-ls "$WORK/harbor" | tr '\n' ' '; echo
+find "$WORK/harbor" -mindepth 1 -maxdepth 1 ! -name '.*' -printf '%f\n' | sort | tr '\n' ' '; echo
 docker load -i "$WORK/harbor/harbor.v$VERSION.tar.gz" | sed 's/^/    /'
 
 step "schema: registry.sql from the harbor-db image, loaded once (guarded by alembic_version)"
@@ -74,7 +74,7 @@ for attempt in 1 2; do
 done
 
 step "1.x prepare: refuses without Python 2, renders with the lab override"
-(cd "$WORK/harbor" && ./prepare > "$WORK/prepare0.log" 2>&1) && fail "prepare ran without Python 2" || true
+if (cd "$WORK/harbor" && ./prepare > "$WORK/prepare0.log" 2>&1); then fail "prepare ran without Python 2"; fi
 ok "./prepare -> $(tail -1 "$WORK/prepare0.log")"
 python3 - "$WORK/harbor/harbor.cfg" <<EOF
 import re, sys
@@ -89,7 +89,7 @@ open(path, 'w').write(text)
 EOF
 mkdir -p "$WORK/data"
 # a real Python 2 if this machine has one (pyenv), else the double's Python 3 override
-PY2=$(command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep '^2\.' | tail -1 || true)
+PY2=$(if command -v pyenv >/dev/null 2>&1; then pyenv versions --bare 2>/dev/null | grep '^2\.' | tail -1 || true; fi)
 if [ -n "$PY2" ]; then export PYENV_VERSION=$PY2; ok "running prepare under Python $PY2 (pyenv)"
 else export HARBOR_DOUBLE_PREPARE_ALLOW_PY3=1; ok "no Python 2 here: HARBOR_DOUBLE_PREPARE_ALLOW_PY3=1"; fi
 (cd "$WORK/harbor" && ./prepare --ha --yes) > "$WORK/prepare1.log" 2>&1 || { cat "$WORK/prepare1.log"; fail prepare; }
@@ -103,7 +103,7 @@ sed -i -e "s#- /data/#- $WORK/data/#" -e "s#- /var/log/harbor/#- $WORK/log/#" -e
   -e '/- 443:443/d' -e '/- 4443:4443/d' "$WORK/harbor/docker-compose.yml"
 grep -E 'image:' "$WORK/harbor/docker-compose.yml" | sed 's/^ */    /'
 (cd "$WORK/harbor" && $COMPOSE up -d) 2>&1 | tail -2 | sed 's/^/    /'
-for i in $(seq 1 90); do [ "$(curl -s "http://127.0.0.1:$PORT/api/ping")" = Pong ] && break; sleep 1; done
+for _ in $(seq 1 90); do [ "$(curl -s "http://127.0.0.1:$PORT/api/ping")" = Pong ] && break; sleep 1; done
 if [ "$(curl -s "http://127.0.0.1:$PORT/api/ping")" != Pong ]; then
   docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}} {{.Status}}'
   for c in harbor-adminserver harbor-ui registry nginx; do echo "--- $c"; tail -15 "$WORK/log/${c#harbor-}.log" 2>/dev/null || docker logs --tail 15 "$c" 2>&1; done

@@ -61,13 +61,13 @@ GW=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | cut -d/ -f1)
 docker rm -f hd-testsvc >/dev/null 2>&1 || true
 docker run -d --name hd-testsvc -e PG_PASSWORD=$PGPW -e REDIS_PASSWORD=$REDISPW \
   -p "$GW:25432:5432" -p "$GW:26379:6379" "harbor-double/testsvc:$SVC_HASH" >/dev/null
-for i in $(seq 1 60); do docker logs hd-testsvc 2>&1 | grep -q 'testsvc: ready' && break; sleep 1; done
+for _ in $(seq 1 60); do docker logs hd-testsvc 2>&1 | grep -q 'testsvc: ready' && break; sleep 1; done
 ok "PostgreSQL at $GW:25432 (db registry, user harbor), Redis at $GW:26379 (password)"
 
 step "unpack the installer and docker load"
 tar -C "$WORK" -xzf "$TGZ"
 (cd "$(dirname "$TGZ")" && sha256sum -c "$(basename "$TGZ").sha256" >/dev/null) && ok "sha256 file matches"
-ls "$WORK/harbor" | tr '\n' ' '; echo
+find "$WORK/harbor" -mindepth 1 -maxdepth 1 ! -name '.*' -printf '%f\n' | sort | tr '\n' ' '; echo
 docker load -i "$WORK/harbor/harbor.v$VERSION.tar.gz" | sed 's/^/    /'
 
 step "TLS material for the https phase (CA + server cert for harbor.double.test and 127.0.0.1)"
@@ -106,7 +106,7 @@ EOF
 
 wait_ping() {  # $1 = base url, extra curl args after
   local url=$1; shift
-  for i in $(seq 1 90); do
+  for _ in $(seq 1 90); do
     if [ "$(curl -s "$@" "$url/api/v2.0/ping" 2>/dev/null)" = Pong ]; then return 0; fi
     sleep 1
   done
@@ -169,9 +169,11 @@ step "HTTP: harbor.yml (external_database + external_redis), ./prepare"
 write_harbor_yml http
 (cd "$WORK/harbor" && ./prepare) > "$WORK/prepare1.log" 2>&1 || { cat "$WORK/prepare1.log"; fail "./prepare"; }
 grep -c 'Generated configuration file' "$WORK/prepare1.log" | sed 's/^/    files generated: /'
-ls -ln "$WORK/data/secret/core/private_key.pem" "$WORK/data/secret/registry/root.crt" "$WORK/data/secret/keys/secretkey" | awk '{print "    "$1, $3":"$4, $NF}'
+# in the order ls -ln printed them (sorted by name)
+stat -c '    %A %u:%g %n' "$WORK/data/secret/core/private_key.pem" "$WORK/data/secret/keys/secretkey" "$WORK/data/secret/registry/root.crt"
 head -1 "$WORK/data/secret/core/private_key.pem" | grep -q 'BEGIN RSA PRIVATE KEY' && ok "private_key.pem is PKCS#1 ($(openssl rsa -in "$WORK/data/secret/core/private_key.pem" -noout -text 2>/dev/null | head -1))"
-grep -q postgresql: "$WORK/harbor/docker-compose.yml" && fail "compose has a postgresql service with external_database" || ok "compose: no postgresql/redis service (external)"
+if grep -q postgresql: "$WORK/harbor/docker-compose.yml"; then fail "compose has a postgresql service with external_database"
+else ok "compose: no postgresql/redis service (external)"; fi
 
 step "HTTP: docker compose up -d"
 (cd "$WORK/harbor" && $COMPOSE up -d) 2>&1 | tail -3 | sed 's/^/    /'
@@ -183,7 +185,7 @@ curl -s -u "admin:$PASS" "http://127.0.0.1:$HTTP_PORT/api/v2.0/users/current" | 
 docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '    {{.Names}}\t{{.Image}}\t{{.Status}}'
 token_flow "http://127.0.0.1:$HTTP_PORT"
 push_pull "127.0.0.1:$HTTP_PORT" 1
-ls "$WORK/log" | tr '\n' ' ' | sed 's/^/    syslog files: /'; echo
+find "$WORK/log" -mindepth 1 -maxdepth 1 ! -name '.*' -printf '%f\n' | sort | tr '\n' ' ' | sed 's/^/    syslog files: /'; echo
 
 step "HTTP: ./prepare again: secrets change, token pair and secretkey stay"
 before_env=$(grep -E '^(CORE_SECRET|JOBSERVICE_SECRET|CSRF_KEY|REGISTRY_CREDENTIAL_PASSWORD)=' "$WORK/harbor/common/config/core/env")
@@ -212,7 +214,9 @@ step "HTTPS: compose down, harbor.yml with https + the test cert, ./prepare, up 
 (cd "$WORK/harbor" && $COMPOSE down -v) >/dev/null 2>&1
 write_harbor_yml https
 (cd "$WORK/harbor" && ./prepare) > "$WORK/prepare4.log" 2>&1 || { cat "$WORK/prepare4.log"; fail "./prepare https"; }
-ls -ln "$WORK/data/secret/cert" | tail -n +2 | awk '{print "    secret/cert: "$1, $3":"$4, $NF}'
+for cert in "$WORK/data/secret/cert"/*; do
+  if [ -e "$cert" ] || [ -L "$cert" ]; then printf '    secret/cert: %s %s\n' "$(stat -c '%A %u:%g' "$cert")" "${cert##*/}"; fi
+done
 (cd "$WORK/harbor" && $COMPOSE up -d) 2>&1 | tail -2 | sed 's/^/    /'
 wait_ping "https://127.0.0.1:$HTTPS_PORT" --cacert "$CERTS/ca.crt"
 ok "https /api/v2.0/ping -> Pong (verified against the test CA)"

@@ -20,17 +20,19 @@ cd "$workdir"
 if grep 'hostname = reg.mydomain.com' &> /dev/null harbor.cfg; then
     echo "$usage"; exit 1
 fi
-echo "[Step $item]: checking installation environment ..."; let item+=1
+echo "[Step $item]: checking installation environment ..."; ((item += 1))
 docker --version
 if docker compose version &> /dev/null; then COMPOSE="docker compose"; else COMPOSE=docker-compose; fi
 $COMPOSE version
-if [ -f harbor*.tar.gz ]; then
-    echo "[Step $item]: loading Harbor images ..."; let item+=1
+# like [ -f harbor*.tar.gz ]: exactly one match, a regular file
+tarballs=(harbor*.tar.gz)
+if [ ${#tarballs[@]} -eq 1 ] && [ -f "${tarballs[0]}" ]; then
+    echo "[Step $item]: loading Harbor images ..."; ((item += 1))
     docker load -i ./harbor*.tar.gz
 fi
-echo "[Step $item]: preparing environment ..."; let item+=1
+echo "[Step $item]: preparing environment ..."; ((item += 1))
 ./prepare ${harbor_ha:+--ha}
-echo "[Step $item]: checking existing instance of Harbor ..."; let item+=1
+echo "[Step $item]: checking existing instance of Harbor ..."; ((item += 1))
 if [ -n "$($COMPOSE -f docker-compose.yml ps -q)" ]; then
     echo "stopping existing Harbor instance ..."
     $COMPOSE -f docker-compose.yml down -v

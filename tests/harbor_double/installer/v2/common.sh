@@ -29,6 +29,8 @@ function check_docker {
     fi
 }
 
+# DOCKER_COMPOSE is read by install.sh, which sources this file
+# shellcheck disable=SC2034
 function check_dockercompose {
     if docker compose version &> /dev/null; then
         note "$(docker compose version)"

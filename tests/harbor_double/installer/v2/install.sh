@@ -12,34 +12,36 @@ The Harbor installer double does not support --with-trivy.'
 item=0
 DOCKER_COMPOSE=docker-compose
 
-while [ $# -gt 0 ]; do
+# no option is supported: the first argument always ends the script
+if [ $# -gt 0 ]; then
     case $1 in
         --help) note "$usage"; exit 0;;
         *) note "$usage"; exit 1;;
     esac
-    shift || true
-done
+fi
 
 cd "$DIR"
 
-h2 "[Step $item]: checking if docker is installed ..."; let item+=1
+h2 "[Step $item]: checking if docker is installed ..."; ((item += 1))
 check_docker
 
-h2 "[Step $item]: checking docker-compose is installed ..."; let item+=1
+h2 "[Step $item]: checking docker-compose is installed ..."; ((item += 1))
 check_dockercompose
 
-if [ -f harbor*.tar.gz ]; then
-    h2 "[Step $item]: loading Harbor images ..."; let item+=1
+# like [ -f harbor*.tar.gz ]: exactly one match, a regular file
+tarballs=(harbor*.tar.gz)
+if [ ${#tarballs[@]} -eq 1 ] && [ -f "${tarballs[0]}" ]; then
+    h2 "[Step $item]: loading Harbor images ..."; ((item += 1))
     docker load -i ./harbor*.tar.gz
 fi
 echo ""
 
-h2 "[Step $item]: preparing environment ..."; let item+=1
+h2 "[Step $item]: preparing environment ..."; ((item += 1))
 if [ -n "$host" ]; then
     sed "s/^hostname: .*/hostname: $host/g" -i ./harbor.yml
 fi
 
-h2 "[Step $item]: preparing harbor configs ..."; let item+=1
+h2 "[Step $item]: preparing harbor configs ..."; ((item += 1))
 ./prepare
 echo ""
 
