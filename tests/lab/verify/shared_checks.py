@@ -2,6 +2,7 @@
 collects wherever they are imported (default = Harbor 2.x, legacy = Harbor 1.5)."""
 
 import hashlib
+import json
 import re
 import uuid
 
@@ -69,6 +70,15 @@ def assert_compose_trimmed_and_running(lab, node, external):
     running = lab.compose(node, 'ps --status running --services').stdout.split()
     assert set(running) == set(services), '%s: running %s, defined %s' % (node, running, sorted(services))
     return services
+
+
+def assert_site_stops_before_any_change(lab, extra, expected):
+    """site.yml with the extra vars fails, prints the expected message and changes nothing anywhere."""
+    rc, out = lab.playbook('site', '-e', json.dumps(extra))
+    assert rc != 0, 'the play accepted %s' % extra
+    assert expected in out, out[-3000:]
+    counts = recap(out)
+    assert counts and all(c['changed'] == 0 for c in counts.values()), counts
 
 
 # -- whole tests -----------------------------------------------------------------------------------------
