@@ -20,9 +20,9 @@ from storage_checks import (  # noqa: F401  pylint: disable=unused-import
 from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node, test_verify_playbook_passes_from_controller_and_clients)
 from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
-from shared_checks import (assert_compose_trimmed_and_running, assert_every_node_matches,
-    assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on,
-    sha256_on)
+from shared_checks import (
+    assert_compose_trimmed_and_running, assert_every_node_matches, assert_site_stops_before_any_change,
+    env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on, sha256_on)
 from lab import env_file, recap
 
 # env file (under common/config/) -> key -> key set file (secrets/<name>)
