@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from storage_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted)
 from shared_checks import (  # noqa: F401  pylint: disable=unused-import
-    test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node, test_verify_playbook_passes_from_controller_and_clients)
+    test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor, test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node,
+    test_verify_playbook_passes_from_controller_and_clients)
 from shared_checks import (
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)

@@ -3,6 +3,7 @@ collects wherever they are imported (default = Harbor 2.x, legacy = Harbor 1.5).
 
 import hashlib
 import json
+import os
 import re
 import uuid
 
@@ -110,3 +111,15 @@ def test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node(l
         assert pull.rc == 0, '%s: %s' % (node, pull.stderr)
         assert 'Digest: %s' % digest in pull.stdout, '%s served another digest: %s' % (node, pull.stdout)
         host.run('docker rmi %s', ref)
+
+
+def test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor(lab):
+    """The controller lost the key set (new laptop, ephemeral AWX container): site.yml must not make a new one."""
+    secretkey = lab.keyset_path('secrets/secretkey')
+    aside = secretkey + '.moved-by-test'
+    os.rename(secretkey, aside)
+    try:
+        assert_site_stops_before_any_change(lab, {}, 'already runs Harbor with a secretkey')
+        assert not os.path.exists(secretkey), 'a new secretkey was generated'
+    finally:
+        os.replace(aside, secretkey)
