@@ -16,9 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 # The shared checks below are imported so that pytest collects them here too.
-from storage_checks import (  # noqa: F401  pylint: disable=unused-import
-    test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted)
 from shared_checks import (  # noqa: F401  pylint: disable=unused-import
+    test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted,
     test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor, test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node,
     test_verify_playbook_passes_from_controller_and_clients)
 from shared_checks import (
