@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help bootstrap collection-link lint yamllint ansible-lint specs-check sanity unit functional \
+.PHONY: help bootstrap collection-link lint yamllint ansible-lint specs-check sanity unit functional example-inventory \
         molecule test lab lab-down build-installer-check bench bench-site clean
 
 help:
@@ -50,13 +50,18 @@ unit: bootstrap collection-link
 functional: bootstrap collection-link
 	$(BIN)/python -m pytest -q tests/functional
 
+# The README's quick start on a copy of inventories/example (no nodes needed), and the lab inventories'
+# shape against it.
+example-inventory: bootstrap collection-link
+	hack/example_inventory.sh
+
 build-installer-check: bootstrap
 	hack/build_and_doc.sh
 
 molecule: bootstrap collection-link
 	hack/molecule.sh test
 
-test: lint sanity unit functional build-installer-check molecule
+test: lint sanity unit functional example-inventory build-installer-check molecule
 	@echo "make test: all stages passed"
 
 lab: bootstrap collection-link
