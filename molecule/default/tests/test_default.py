@@ -5,7 +5,9 @@ input) each restore the lab before they finish, so the order in this file matter
 """
 
 import json
+import os
 import re
+import ssl
 import time
 import uuid
 
@@ -190,6 +192,84 @@ def test_a_node_with_its_own_token_key_is_named_and_site_yml_repairs_it(lab):
     assert node in ' '.join(result['diagnosis']) and 'key' in ' '.join(result['diagnosis'])
     converge_node(lab, node)
     wait_for(lab.login_matrix, lambda r: not r['failed_pairs'])
+    assert_matrix_ok(lab)
+
+
+def test_a_node_whose_registry_credential_differs_fails_pushes_and_site_yml_repairs_it(lab):
+    """Harbor 2.x core reaches the registry with REGISTRY_CREDENTIAL_PASSWORD against the registry's htpasswd:
+    a node where the two differ cannot serve /v2/ (its pushes fail), whatever its token key says."""
+    node = lab.nodes[2]
+    env_file = lab.installer_dir() + '/common/config/core/env'
+    host = lab.host(node)
+    client = lab.host(lab.clients[0])
+    registry = lab.address(node)
+    images = []
+    for step in ('before', 'broken', 'repaired'):
+        tag = '%s-%s' % (step, uuid.uuid4().hex[:8])
+        images.append('%s/library/credential:%s' % (registry, tag))
+        client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, images[-1])
+    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], registry).rc == 0
+    push = client.run('docker push %s', images[0])
+    assert push.rc == 0, push.stderr
+    host.check_output("sed -i 's/^REGISTRY_CREDENTIAL_PASSWORD=.*/REGISTRY_CREDENTIAL_PASSWORD=not-the-htpasswd-one/' %s", env_file)
+    assert lab.compose(node, 'up -d core').rc == 0   # env_file changes need a new container
+    wait_for(lambda: host.run('curl -kfsS -o /dev/null https://127.0.0.1/api/v2.0/ping').rc, lambda rc: rc == 0)
+    push = client.run('docker push %s', images[1])
+    assert push.rc != 0, 'a node whose core and registry disagree on the registry credential accepted a push'
+    converge_node(lab, node)
+    wait_for(lab.login_matrix, lambda r: not r['failed_pairs'] and all(n['healthy'] for n in r['nodes']))
+    push = client.run('docker push %s', images[2])
+    assert push.rc == 0, push.stderr
+    client.run('docker rmi %s', ' '.join(images))
+
+
+def served_certificate_fingerprint(address, port=443):
+    pem = ssl.get_server_certificate((address, port), timeout=10)
+    return x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
+
+
+def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab):
+    """Certificate renewal: a new server certificate in the key set reaches every node's nginx, node by node
+    (a graceful reload, no restart), while a client keeps pulling through the LB."""
+    crt = lab.keyset_path('tls/server.crt')
+    with open(crt, 'rb') as handle:
+        old = x509.load_pem_x509_certificate(handle.read()).fingerprint(hashes.SHA256()).hex()
+    assert {served_certificate_fingerprint(lab.address(n)) for n in lab.nodes} == {old}
+    client = lab.host(lab.clients[0])
+    name = lab.vars['harbor_hostname']
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/renewal:%s' % (name, tag)
+    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
+    assert client.run('docker push %s', image).rc == 0
+    loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
+            'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
+    client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
+    starts = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry") for n in lab.nodes}
+    # The operator's renewal: the key set gets a new certificate from the same CA and key (the keyset role
+    # re-issues a missing one), then site.yml distributes it.
+    os.rename(crt, crt + '.renewed-by-test')
+    try:
+        rc, out = lab.playbook('site', '--tags', 'keyset,harbor')
+    finally:
+        client.run('touch /var/tmp/pulls.stop')
+        if not os.path.exists(crt):
+            os.replace(crt + '.renewed-by-test', crt)
+    time.sleep(3)
+    assert rc == 0, out[-3000:]
+    os.remove(crt + '.renewed-by-test')
+    with open(crt, 'rb') as handle:
+        new = x509.load_pem_x509_certificate(handle.read()).fingerprint(hashes.SHA256()).hex()
+    assert new != old, 'the key set did not get a new certificate'
+    served = {n: served_certificate_fingerprint(lab.address(n)) for n in lab.nodes}
+    assert served == {n: new for n in lab.nodes}, served
+    assert served_certificate_fingerprint(lab.vars['harbor_verify_endpoint'].split('://')[1]) == new
+    pulls = client.check_output('cat /var/tmp/pulls').split()
+    assert pulls and pulls.count('failed') == 0, '%d of %d pulls through the LB failed during the renewal' % (
+        pulls.count('failed'), len(pulls))
+    # nginx reloaded its certificate: no container of any node was restarted for it.
+    assert {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry")
+            for n in lab.nodes} == starts
     assert_matrix_ok(lab)
 
 
