@@ -306,6 +306,7 @@ def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):
 @pytest.mark.parametrize('extra, expected', [
     ({'harbor_admin_password': 'Harbor12345'}, 'harbor_admin_password is Harbor'),
     ({'harbor_database_password': ''}, 'harbor_database_password'),
+    ({'harbor_database_password': 'has a space'}, 'harbor_database_password contains whitespace'),
     ({'harbor_database_port': 5999}, '5999'),  # nothing listens there: the database is unreachable
     ({'harbor_external_url': 'htp://harbor.lab.test/x'}, 'harbor_external_url'),
 ])

@@ -8,7 +8,14 @@ roles and the login_matrix module touch, and it is faithful where HA depends on 
 
 * ``GET /service/token`` issues RS256 JWTs signed with the mounted ``private_key.pem``, with the
   libtrust ``kid`` header and Harbor's claims (iss ``harbor-token-issuer``, aud = service, access list).
-  A registry that trusts another key refuses these tokens, exactly like a real node with a different key.
+* 2.x ``/v2/`` (nginx sends it to core, like Harbor 2.x): core checks the request like Harbor's v2auth
+  middleware (bearer token verified with the public half of ``private_key.pem``, RS256, aud
+  ``harbor-registry``, 60 s leeway, the ``access`` claim covering repository + action; or basic auth of a
+  Harbor user) and answers 401 with the Bearer challenge otherwise. An allowed request is proxied,
+  streamed both ways, to the registry (``REGISTRY_URL``) with the Host header kept and HTTP basic auth
+  ``REGISTRY_CREDENTIAL_USERNAME:REGISTRY_CREDENTIAL_PASSWORD``; the registry checks that against its
+  htpasswd file (``/etc/registry/passwd``), so a node whose credential differs fails every push and pull.
+  A node with another token key refuses the tokens of this one, exactly like real nodes with different keys.
 * Health: ``/api/v2.0/ping`` ("Pong"), ``/api/v2.0/health`` (always HTTP 200, parse ``status``),
   ``/api/v2.0/systeminfo``; 1.x: ``/api/ping``, ``/api/systeminfo``.
 * Users: ``/api/v2.0/users/current`` (1.x ``/api/users/current``) with basic auth or a UI session cookie.
@@ -25,7 +32,8 @@ module tests use it to stand up several token services quickly.
 Settings come from where the real service reads them (see tests/harbor_double/LAYOUT.md):
 
 * 2.x core: the env_file ``common/config/core/env`` (POSTGRESQL_*, _REDIS_URL_CORE, CORE_SECRET,
-  JOBSERVICE_SECRET, CSRF_KEY, HARBOR_ADMIN_PASSWORD, EXT_ENDPOINT, REGISTRY_URL, PORT), key files
+  JOBSERVICE_SECRET, CSRF_KEY, HARBOR_ADMIN_PASSWORD, EXT_ENDPOINT, CORE_URL, REGISTRY_URL,
+  REGISTRY_CREDENTIAL_USERNAME, REGISTRY_CREDENTIAL_PASSWORD, PORT), key files
   ``/etc/core/private_key.pem`` and ``/etc/core/key`` (secretkey), ``/etc/core/app.conf`` (httpport).
 * 1.x ui: the env_file ``common/config/ui/env`` (UI_SECRET, _REDIS_URL, ADMINSERVER_URL); everything else
   (mysql_*, admin_initial_password, ext_endpoint, token_expiration, registry_url) from the adminserver's
@@ -38,8 +46,10 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import sys
@@ -49,6 +59,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -62,7 +73,20 @@ ADMINSERVER_KEYS = {'mysql_host': 'MYSQL_HOST', 'mysql_port': 'MYSQL_PORT', 'mys
                     'token_expiration': 'TOKEN_EXPIRATION', 'registry_url': 'REGISTRY_URL'}
 EXPECTED_V1_SCHEMA = '1.5.0'
 ISSUER = 'harbor-token-issuer'
+REGISTRY_SERVICE = 'harbor-registry'
 SESSION_TTL = 1800
+JWT_LEEWAY = 60  # seconds, Harbor's common.JwtLeeway
+PROXY_TIMEOUT = 900  # seconds without data before the registry proxy gives up (nginx proxy_read_timeout)
+PROXY_BUFFER = 65536
+# Headers that belong to one connection (RFC 7230 6.1; Go's httputil.ReverseProxy drops the same set).
+HOP_BY_HOP = {'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te',
+              'trailer', 'transfer-encoding', 'upgrade'}
+_REPO = r'(?P<name>(?:[a-z0-9]+(?:[._-]+[a-z0-9]+)*/)*[a-z0-9]+(?:[._-]+[a-z0-9]+)*)'
+V2_REPOSITORY_PATH = re.compile(r'^/v2/' + _REPO + r'/(?:manifests/[^/]+|blobs/uploads/?[^/]*|blobs/[^/]+|tags/list'
+                                r'|referrers/[^/]+)$')
+V2_CATALOG_PATH = re.compile(r'^/v2/_catalog/?$')
+# request method -> the repository action Harbor's v2auth (and distribution) asks the token for
+V2_ACTIONS = {'GET': 'pull', 'HEAD': 'pull', 'POST': 'push', 'PUT': 'push', 'PATCH': 'push', 'DELETE': 'delete'}
 
 
 def log(msg):
@@ -86,6 +110,61 @@ def hash_password(password, salt, algorithm='sha256'):
     return hashlib.pbkdf2_hmac(algorithm, password.encode('utf-8'), salt.encode('utf-8'), 4096, 16).hex()
 
 
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+
+
+def v2_access(method, path, query):
+    """What a /v2/ request needs, like Harbor's v2auth accessList.
+
+    Returns a list of (type, name, action); [('login', '', '')] for ``/v2/`` itself; None when the request
+    is not one Harbor recognises (it is refused).
+    """
+    if path == '/v2/':
+        return [('login', '', '')]
+    if V2_CATALOG_PATH.match(path):
+        return [('registry', 'catalog', '*')]
+    match = V2_REPOSITORY_PATH.match(path)
+    action = V2_ACTIONS.get(method)
+    if not match or not action:
+        return None
+    needed = [('repository', match.group('name'), action)]
+    mount_from = urllib.parse.parse_qs(query).get('from')
+    if method == 'POST' and mount_from:
+        # cross-repository blob mount: pull on the source repository as well
+        needed.append(('repository', mount_from[0], 'pull'))
+    return needed
+
+
+def scope_string(needed):
+    """The scope parameter of Harbor's Bearer challenge ('repository:<name>:pull,push', ...)."""
+    scopes = []
+    for kind, name, action in needed:
+        if kind == 'repository':
+            scopes.append('repository:%s:%s' % (name, 'pull,push' if action == 'push' else action))
+        elif kind == 'registry':
+            scopes.append('registry:%s:%s' % (name, action))
+    return ' '.join(scopes)
+
+
+def access_granted(access, needed):
+    """True when the token's access claim covers every (type, name, action) of the request."""
+    for kind, name, action in needed:
+        if kind == 'login':
+            continue
+        granted = False
+        for item in access if isinstance(access, list) else []:
+            if not isinstance(item, dict) or item.get('type') != kind or item.get('name') != name:
+                continue
+            actions = item.get('actions') or []
+            if action in actions or '*' in actions:
+                granted = True
+                break
+        if not granted:
+            return False
+    return True
+
+
 def parse_scope(scope):
     """'repository:library/app:push,pull' -> {'type':..., 'name':..., 'actions': [...]}."""
     parts = scope.split(':')
@@ -102,8 +181,43 @@ class TokenSigner(object):
             # Harbor 2.x fails token signing with a PKCS#8 key; the double refuses it at start.
             raise ValueError('%s is not a PKCS#1 RSA private key ("BEGIN RSA PRIVATE KEY")' % key_path)
         self.key = serialization.load_pem_private_key(pem, password=None)
-        self.kid = libtrust_key_id(self.key.public_key())
+        self.public_key = self.key.public_key()
+        self.kid = libtrust_key_id(self.public_key)
         self.expiration = int(expiration_minutes) * 60
+
+    def verify(self, token, audience):
+        """Claims of a token signed by this node's key (RS256), or raises ValueError (why it is invalid)."""
+        parts = token.split('.')
+        if len(parts) != 3:
+            raise ValueError('malformed token')
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            claims = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except ValueError as exc:
+            raise ValueError('malformed token: %s' % exc) from exc
+        if not isinstance(header, dict) or header.get('alg') != 'RS256':
+            raise ValueError('signing method %r is not RS256' % (header.get('alg') if isinstance(header, dict) else None))
+        try:
+            self.public_key.verify(signature, (parts[0] + '.' + parts[1]).encode('ascii'), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature as exc:
+            raise ValueError('token signature is invalid (signed by another key)') from exc
+        if not isinstance(claims, dict):
+            raise ValueError('token claims are not an object')
+        if claims.get('iss') != ISSUER:
+            raise ValueError('token issuer %r is not %r' % (claims.get('iss'), ISSUER))
+        aud = claims.get('aud')
+        if audience not in (aud if isinstance(aud, list) else [aud]):
+            raise ValueError('token audience %r is not %r' % (aud, audience))
+        now = time.time()
+        try:
+            if 'exp' in claims and now > float(claims['exp']) + JWT_LEEWAY:
+                raise ValueError('token is expired')
+            if 'nbf' in claims and now < float(claims['nbf']) - JWT_LEEWAY:
+                raise ValueError('token is not valid yet')
+        except TypeError as exc:
+            raise ValueError('token exp/nbf are not numbers') from exc
+        return claims
 
     def issue(self, subject, service, access):
         now = int(time.time())
@@ -292,6 +406,28 @@ class Core(object):
         self.csrf_key = env.get('CSRF_KEY', '')
         self.registry_url = env.get('REGISTRY_URL', '')
         self.cookie = 'sid' if generation == 'v2' else 'beegosessionID'
+        # 2.x: core reaches the registry with this basic credential (prepare writes the bcrypt of the
+        # password to registry/passwd; the registry's auth.htpasswd checks it).
+        self.registry_username = env.get('REGISTRY_CREDENTIAL_USERNAME', '')
+        self.registry_password = env.get('REGISTRY_CREDENTIAL_PASSWORD', '')
+
+    def registry_authorization(self):
+        if not self.registry_username:
+            return None
+        raw = ('%s:%s' % (self.registry_username, self.registry_password)).encode('utf-8')
+        return 'Basic ' + base64.b64encode(raw).decode('ascii')
+
+    def token_realm(self, host):
+        """Harbor 2.x core's tokenSvcURL: the internal core URL when the request names it, else the scheme
+        of EXT_ENDPOINT with the request's Host (nginx passes the client's), else EXT_ENDPOINT."""
+        internal = self.env.get('CORE_URL', '')
+        if internal and host and _same_host(host, internal):
+            return internal.rstrip('/') + '/service/token'
+        ext = self.env.get('EXT_ENDPOINT', '')
+        if host:
+            scheme, sep, _rest = ext.partition('://')
+            return '%s/service/token' % ((scheme + '://' + host) if sep else host)
+        return ext.rstrip('/') + '/service/token'
 
     def csrf_token(self, sid):
         return hmac.new(self.csrf_key.encode('utf-8'), sid.encode('utf-8'), hashlib.sha256).hexdigest()[:32]
@@ -299,6 +435,17 @@ class Core(object):
     def registry_health(self):
         if not self.registry_url:
             return 'healthy'
+        if self.generation == 'v2':
+            # Harbor 2.x core: GET <registry>/ must answer 200 (distribution's unauthenticated liveness path;
+            # /v2/ is behind htpasswd now, and the credential is not part of Harbor's health check).
+            url = self.registry_url.rstrip('/') + '/'
+            try:
+                with urllib.request.urlopen(url, timeout=3) as response:  # nosec - lab-internal URL
+                    return 'healthy' if response.status == 200 else 'unhealthy: HTTP %s' % response.status
+            except urllib.error.HTTPError as exc:
+                return 'unhealthy: received unexpected status code: %s' % exc.code
+            except Exception as exc:  # pylint: disable=broad-except
+                return 'unhealthy: %s' % exc
         try:
             urllib.request.urlopen(self.registry_url.rstrip('/') + '/v2/', timeout=3)  # nosec - lab-internal URL
             return 'healthy'
@@ -306,6 +453,18 @@ class Core(object):
             return 'healthy' if exc.code in (200, 401) else 'unhealthy: HTTP %s' % exc.code
         except Exception as exc:  # pylint: disable=broad-except
             return 'unhealthy: %s' % exc
+
+
+def _same_host(host, raw_url):
+    """Harbor's v2auth match(): the request Host names the URL (default ports ignored)."""
+    parsed = urllib.parse.urlsplit(raw_url)
+    cfg_host = parsed.netloc
+    if (parsed.scheme, parsed.port) in (('http', 80), ('https', 443)):
+        cfg_host = parsed.hostname
+    for scheme, port in (('http', ':80'), ('https', ':443')):
+        if parsed.scheme == scheme and host.endswith(port):
+            host = host[:-len(port)]
+    return host == cfg_host
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -369,8 +528,27 @@ class Handler(BaseHTTPRequestHandler):
         prefix = '/api/v2.0' if self.core.generation == 'v2' else '/api'
         return path[len(prefix):] if path.startswith(prefix + '/') else None
 
+    def _is_v2(self):
+        return self.core.generation == 'v2' and urllib.parse.urlsplit(self.path).path.startswith('/v2/')
+
     # -- routes -------------------------------------------------------------------------------
+    def do_HEAD(self):  # pylint: disable=invalid-name
+        if self._is_v2():
+            return self.registry_v2()
+        return self.send_error(501, 'Unsupported method (%r)' % self.command)
+
+    def do_PUT(self):  # pylint: disable=invalid-name
+        return self.do_HEAD()
+
+    def do_PATCH(self):  # pylint: disable=invalid-name
+        return self.do_HEAD()
+
+    def do_DELETE(self):  # pylint: disable=invalid-name
+        return self.do_HEAD()
+
     def do_GET(self):  # pylint: disable=invalid-name
+        if self._is_v2():
+            return self.registry_v2()
         url = urllib.parse.urlparse(self.path)
         if url.path == '/service/token':
             return self.token(urllib.parse.parse_qs(url.query))
@@ -393,6 +571,8 @@ class Handler(BaseHTTPRequestHandler):
         return self._error(404, 'NOT_FOUND', 'no route for %s in the Harbor core double' % url.path)
 
     def do_POST(self):  # pylint: disable=invalid-name
+        if self._is_v2():
+            return self.registry_v2()
         path = urllib.parse.urlparse(self.path).path
         if path == '/service/notifications':
             self.rfile.read(int(self.headers.get('Content-Length', '0') or 0))
@@ -419,6 +599,185 @@ class Handler(BaseHTTPRequestHandler):
             self.core.store.session_delete(sid)
             return self._send(200, '', 'text/plain')
         return self._error(404, 'NOT_FOUND', 'no route for %s in the Harbor core double' % path)
+
+    # -- /v2/ (2.x): Harbor's v2auth check, then the reverse proxy to the registry ----------------
+    def registry_v2(self):
+        url = urllib.parse.urlsplit(self.path)
+        needed = v2_access(self.command, url.path, url.query)
+        auth = self.headers.get('Authorization', '')
+        scheme, _sep, credential = auth.strip().partition(' ')
+        if needed is None:
+            return self._v2_refuse(None, 'un-recognized request: %s %s' % (self.command, url.path))
+        if scheme.lower() == 'bearer':
+            try:
+                claims = self.core.signer.verify(credential.strip(), REGISTRY_SERVICE)
+            except ValueError as exc:
+                return self._v2_refuse(needed, str(exc), 'invalid_token')
+            if not access_granted(claims.get('access'), needed):
+                return self._v2_refuse(needed, 'unauthorized to access %s' % scope_string(needed), 'insufficient_scope')
+        elif scheme.lower() == 'basic':
+            _username, ok = self._basic_user()
+            if not ok:
+                # Harbor answers a request that carried credentials with a Basic challenge
+                return self._v2_refuse(needed, 'invalid username or password', basic=True)
+        else:
+            return self._v2_refuse(needed, 'authorize header needed to send %s to %s' % (self.command, url.path))
+        return self._proxy_to_registry()
+
+    def _v2_refuse(self, needed, message, error=None, basic=False):
+        if basic:
+            challenge = 'Basic realm="harbor"'
+        else:
+            challenge = 'Bearer realm="%s",service="%s"' % (self.core.token_realm(self.headers.get('Host', '')), REGISTRY_SERVICE)
+            scope = scope_string(needed or [])
+            if scope:
+                challenge += ',scope="%s"' % scope
+            if error:
+                challenge += ',error="%s"' % error
+        log('/v2/ refused: %s %s: %s' % (self.command, urllib.parse.urlsplit(self.path).path, message))
+        self._discard_request_body()
+        body = json.dumps({'errors': [{'code': 'UNAUTHORIZED', 'message': message}]}).encode('utf-8')
+        self.send_response(401)
+        self.send_header('Content-Type', 'application/json; charset=utf-8')
+        self.send_header('Docker-Distribution-Api-Version', 'registry/2.0')
+        self.send_header('WWW-Authenticate', challenge)
+        self.send_header('Content-Length', str(len(body)))
+        if self.close_connection:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(body)
+
+    def _discard_request_body(self):
+        """Reads a small refused body so the connection can be reused; closes it after a large or chunked one."""
+        length = self.headers.get('Content-Length')
+        if 'chunked' in self.headers.get('Transfer-Encoding', '').lower() or (length and int(length) > 1048576):
+            self.close_connection = True
+        elif length:
+            self.rfile.read(int(length))
+
+    def _proxy_to_registry(self):
+        """httputil.NewSingleHostReverseProxy(REGISTRY_URL) + basic auth, like Harbor 2.x core: the Host
+        header, X-Forwarded-Proto and the body pass through (streamed), the registry's answer comes back as is."""
+        target = urllib.parse.urlsplit(self.core.registry_url or 'http://registry:5000')
+        path = target.path.rstrip('/') + self.path
+        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=PROXY_TIMEOUT)
+        try:
+            try:
+                self._forward_request(conn, path)
+            except OSError as exc:
+                # the registry may answer (and close) before it read the whole body: use its answer if any
+                self.close_connection = True
+                log('registry proxy: sending %s %s failed: %s' % (self.command, path, exc))
+            try:
+                response = conn.getresponse()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close_connection = True
+                log('registry proxy: %s %s: %s' % (self.command, path, exc))
+                return self._send(502, {'errors': [{'code': 'UNKNOWN', 'message': 'registry unreachable: %s' % exc}]})
+            if response.status == 401:
+                log('registry proxy: the registry refused core\'s credential (%s %s -> 401): REGISTRY_CREDENTIAL_USERNAME/'
+                    'REGISTRY_CREDENTIAL_PASSWORD do not match the registry\'s htpasswd file' % (self.command, path))
+            self._forward_response(response)
+        finally:
+            conn.close()
+
+    def _forward_request(self, conn, path):
+        chunked = 'chunked' in self.headers.get('Transfer-Encoding', '').lower()
+        # the registry gets core's credential instead of the client's; http.server already answered Expect
+        dropped = set(HOP_BY_HOP) | {'authorization', 'expect', 'x-forwarded-for'}
+        if chunked:
+            dropped.add('content-length')
+        for token in self.headers.get('Connection', '').split(','):
+            dropped.add(token.strip().lower())
+        conn.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers.items():
+            if name.lower() not in dropped:
+                conn.putheader(name, value)
+        forwarded = self.headers.get_all('X-Forwarded-For') or []
+        conn.putheader('X-Forwarded-For', ', '.join(forwarded + [self.client_address[0]]))
+        authorization = self.core.registry_authorization()
+        if authorization:
+            conn.putheader('Authorization', authorization)
+        if chunked:
+            conn.putheader('Transfer-Encoding', 'chunked')
+        conn.endheaders()
+        if chunked:
+            self._relay_chunked_body(conn)
+            return
+        remaining = int(self.headers.get('Content-Length') or 0)
+        while remaining > 0:
+            data = self.rfile.read(min(remaining, PROXY_BUFFER))
+            if not data:
+                self.close_connection = True
+                raise ConnectionError('the client closed the connection with %d body bytes left' % remaining)
+            conn.send(data)
+            remaining -= len(data)
+
+    def _relay_chunked_body(self, conn):
+        """Client chunked body -> registry, chunk by chunk (never the whole body in memory)."""
+        while True:
+            line = self.rfile.readline(65537)
+            if not line:
+                self.close_connection = True
+                raise ConnectionError('the client closed the connection inside a chunked body')
+            size = int(line.split(b';', 1)[0].strip() or b'0', 16)
+            if size == 0:
+                while self.rfile.readline(65537) not in (b'\r\n', b'\n', b''):
+                    pass  # trailers are dropped
+                conn.send(b'0\r\n\r\n')
+                return
+            conn.send(b'%x\r\n' % size)
+            remaining = size
+            while remaining > 0:
+                data = self.rfile.read(min(remaining, PROXY_BUFFER))
+                if not data:
+                    self.close_connection = True
+                    raise ConnectionError('the client closed the connection inside a chunk')
+                conn.send(data)
+                remaining -= len(data)
+            self.rfile.readline(3)
+            conn.send(b'\r\n')
+
+    def _forward_response(self, response):
+        self.log_request(response.status)
+        self.send_response_only(response.status, response.reason)
+        no_body = self.command == 'HEAD' or response.status in (204, 304) or 100 <= response.status < 200
+        length = response.getheader('Content-Length')
+        rechunk = not no_body and (response.chunked or length is None)
+        dropped = set(HOP_BY_HOP)
+        for token in (response.getheader('Connection') or '').split(','):
+            dropped.add(token.strip().lower())
+        for name, value in response.getheaders():
+            if name.lower() not in dropped:
+                self.send_header(name, value)
+        if rechunk:
+            self.send_header('Transfer-Encoding', 'chunked')
+        if self.close_connection:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        if no_body:
+            return
+        sent, broken = 0, False
+        while True:
+            try:
+                data = response.read1(PROXY_BUFFER) if rechunk else response.read(PROXY_BUFFER)
+            except (OSError, http.client.HTTPException) as exc:
+                log('registry proxy: reading the answer to %s %s failed: %s' % (self.command, self.path, exc))
+                data, broken = b'', True
+            if not data:
+                break
+            sent += len(data)
+            if rechunk:
+                self.wfile.write(b'%x\r\n%s\r\n' % (len(data), data))
+            else:
+                self.wfile.write(data)
+        if broken or (not rechunk and sent != int(length)):
+            # the registry stopped early: the client must see a broken transfer, not a short success
+            self.close_connection = True
+        elif rechunk:
+            self.wfile.write(b'0\r\n\r\n')
+        self.wfile.flush()
 
     def token(self, query):
         service = (query.get('service') or ['harbor-registry'])[0]

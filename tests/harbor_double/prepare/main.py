@@ -18,8 +18,10 @@ collection depends on it (see tests/harbor_double/LAYOUT.md):
 * writes ``/compose_location/docker-compose.yml`` (postgresql/redis services only without
   external_database/external_redis).
 
-Double-only: the registry config carries ``auth.token`` (distribution checks Harbor's tokens) instead of
-Harbor 2.x's htpasswd auth, and nginx routes ``/v2/`` to the registry instead of core.
+Like Harbor 2.x, the registry config carries ``auth.htpasswd`` (realm ``harbor-registry-basic-realm``,
+``/etc/registry/passwd``) and nginx routes ``/v2/`` to core, which checks the client's token and proxies
+to the registry with ``REGISTRY_CREDENTIAL_USERNAME``/``REGISTRY_CREDENTIAL_PASSWORD`` from core/env.
+Double-only: no internal TLS, Trivy, metrics or trace settings (refused or ignored).
 """
 
 import os

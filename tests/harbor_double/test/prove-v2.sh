@@ -4,8 +4,9 @@
 #
 # Prove the Harbor 2.x installer DOUBLE on this machine's Docker engine, the way an operator uses the real
 # offline installer: unpack, docker load, write harbor.yml (external PostgreSQL + Redis), ./prepare,
-# docker compose up -d with the generated compose file; then ping/health, the registry v2 token login,
-# docker login/push/pull, a token from another key refused, re-prepare semantics; first HTTP then HTTPS.
+# docker compose up -d with the generated compose file; then ping/health, the registry v2 token login (core checks
+# it and proxies /v2/ to the htpasswd-protected registry, like Harbor 2.x), docker login/push/pull, a token from
+# another key refused, a wrong REGISTRY_CREDENTIAL_PASSWORD failing push/pull, re-prepare semantics; HTTP then HTTPS.
 # Everything it starts is removed at the end (KEEP=1 keeps it for debugging).
 #   tests/harbor_double/test/prove-v2.sh [version]        (default 2.15.0)
 set -euo pipefail
@@ -42,7 +43,8 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then echo "KEEP=1: left $WORK and containers"; return; fi
   (cd "$WORK/harbor" 2>/dev/null && $COMPOSE down -v --remove-orphans >/dev/null 2>&1) || true
   docker rm -f hd-testsvc >/dev/null 2>&1 || true
-  docker rmi -f hdprove/hello:1 "127.0.0.1:$HTTP_PORT/library/hello:1" "127.0.0.1:$HTTPS_PORT/library/hello:2" >/dev/null 2>&1 || true
+  docker rmi -f hdprove/hello:1 "127.0.0.1:$HTTP_PORT/library/hello:1" "127.0.0.1:$HTTP_PORT/library/hello:bad" \
+    "127.0.0.1:$HTTPS_PORT/library/hello:2" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -184,6 +186,32 @@ curl -s "http://127.0.0.1:$HTTP_PORT/api/v2.0/health" | python3 -c 'import json,
 curl -s -u "admin:$PASS" "http://127.0.0.1:$HTTP_PORT/api/v2.0/users/current" | grep -q '"username": "admin"' && ok "/api/v2.0/users/current with basic auth"
 docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '    {{.Names}}\t{{.Image}}\t{{.Status}}'
 token_flow "http://127.0.0.1:$HTTP_PORT"
+push_pull "127.0.0.1:$HTTP_PORT" 1
+
+step "HTTP: the registry is behind htpasswd; core with a REGISTRY_CREDENTIAL_PASSWORD it does not match fails push/pull"
+reg_code() { docker exec harbor-core curl -s -o /dev/null -w '%{http_code}' "$@" http://registry:5000/v2/; }
+[ "$(reg_code)" = 401 ] || fail "registry:5000/v2/ without a credential is not 401"
+[ "$(reg_code -u "harbor_registry_user:$(env_value REGISTRY_CREDENTIAL_PASSWORD)")" = 200 ] || fail "registry refuses core's credential"
+ok "registry:5000/v2/ -> 401 without a credential, 200 with core/env's REGISTRY_CREDENTIAL_USERNAME/PASSWORD"
+restart_core() {  # compose recreates core (its env_file changed); nginx resolves core once at start: restart it after
+  (cd "$WORK/harbor" && $COMPOSE up -d core && $COMPOSE restart proxy) >/dev/null 2>&1
+  wait_ping "http://127.0.0.1:$HTTP_PORT"
+}
+cp -p "$WORK/harbor/common/config/core/env" "$WORK/core.env.good"
+sed -i 's/^REGISTRY_CREDENTIAL_PASSWORD=.*/REGISTRY_CREDENTIAL_PASSWORD=not-the-one-in-registry-passwd/' "$WORK/harbor/common/config/core/env"
+restart_core
+echo "$PASS" | docker login -u admin --password-stdin "127.0.0.1:$HTTP_PORT" >/dev/null 2>&1 || fail "docker login (wrong registry credential)"
+if out=$(docker pull "127.0.0.1:$HTTP_PORT/library/hello:1" 2>&1); then fail "pull worked with a wrong registry credential"; fi
+ok "docker pull fails: $(echo "$out" | tail -1)"
+docker tag hdprove/hello:1 "127.0.0.1:$HTTP_PORT/library/hello:bad"
+if out=$(docker push "127.0.0.1:$HTTP_PORT/library/hello:bad" 2>&1); then fail "push worked with a wrong registry credential"; fi
+ok "docker push fails: $(echo "$out" | tail -1)"
+docker logout "127.0.0.1:$HTTP_PORT" >/dev/null
+docker logs harbor-core 2>&1 | grep -q "refused core's credential" || grep -q "refused core's credential" "$WORK/log/core.log" \
+  || fail "core did not log the refused registry credential"
+ok "core logs that the registry refused its credential"
+cp -p "$WORK/core.env.good" "$WORK/harbor/common/config/core/env"
+restart_core
 push_pull "127.0.0.1:$HTTP_PORT" 1
 find "$WORK/log" -mindepth 1 -maxdepth 1 ! -name '.*' -printf '%f\n' | sort | tr '\n' ' ' | sed 's/^/    syslog files: /'; echo
 
