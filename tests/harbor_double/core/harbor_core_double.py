@@ -260,6 +260,27 @@ class MemoryStore(object):
         return {'database': 'healthy', 'redis': 'healthy'}
 
 
+def ui_v1_redis_settings(save_path):
+    """Harbor 1.5 ui: _REDIS_URL is the config of beego's redis session provider (v1.5.4 src/ui/main.go,
+    vendor/github.com/astaxie/beego/session/redis): split at EVERY ',' into addr, pool size, password (verbatim,
+    not decoded) and db (not a number, or negative: 0); addr is dialed as it is (net.Dial "tcp": host:port, a
+    port is required). A URL is not understood. Returns (host, port, password or None, db, username None)."""
+    configs = save_path.split(',')
+    addr = configs[0]
+    password = configs[2] if len(configs) > 2 else ''
+    db = int(configs[3]) if len(configs) > 3 and re.match(r'^[+-]?[0-9]+$', configs[3]) else 0
+    colon = addr.rfind(':')
+    host, port = (addr[:colon], addr[colon + 1:]) if colon >= 0 else (addr, None)
+    if host.startswith('[') and host.endswith(']'):
+        host = host[1:-1]
+    if port is None or ':' in host and not addr.startswith('['):
+        raise RuntimeError('_REDIS_URL: dial tcp: address %s: %s'
+                           % (addr, 'missing port in address' if port is None else 'too many colons in address'))
+    if not re.match(r'^[+-]?[0-9]+$', port) or not 0 <= int(port) <= 65535:
+        raise RuntimeError('_REDIS_URL: dial tcp: lookup tcp/%s: Servname not supported for ai_socktype' % port)
+    return host, int(port), password or None, max(db, 0), None
+
+
 class ExternalStore(object):
     """Users in the external database, sessions in the external Redis (like Harbor)."""
 
@@ -284,11 +305,7 @@ class ExternalStore(object):
         url = self.env.get('_REDIS_URL', '')
         if not url:
             raise RuntimeError('_REDIS_URL is not set in the ui env')
-        fields = url.split(',')
-        host, _sep, port = fields[0].partition(':')
-        password = fields[2] if len(fields) > 2 and fields[2] else None
-        db = int(fields[3]) if len(fields) > 3 and fields[3] else 0
-        return host, int(port or 6379), password, db, None
+        return ui_v1_redis_settings(url)
 
     def _connect_redis(self):
         import redis  # pylint: disable=import-outside-toplevel
@@ -306,9 +323,12 @@ class ExternalStore(object):
             import psycopg2  # pylint: disable=import-outside-toplevel
             settings = dict(host=env.get('POSTGRESQL_HOST'), port=int(env.get('POSTGRESQL_PORT', '5432')),
                             user=env.get('POSTGRESQL_USERNAME'), password=env.get('POSTGRESQL_PASSWORD'),
-                            dbname=env.get('POSTGRESQL_DATABASE', 'registry'), sslmode=env.get('POSTGRESQL_SSLMODE', 'disable'),
-                            connect_timeout=5)
-            conn = psycopg2.connect(**settings)
+                            dbname=env.get('POSTGRESQL_DATABASE', 'registry'), sslmode=env.get('POSTGRESQL_SSLMODE', 'disable'))
+            # Like Harbor 2.x core (src/common/dao/pgsql.go): an UNQUOTED key=value DSN, parsed by the driver
+            # (pgx there, libpq here, same rules): whitespace ends a value, a backslash escapes, a leading quote
+            # starts a quoted value. A password with those characters does not reach PostgreSQL intact.
+            dsn = 'host=%(host)s port=%(port)s user=%(user)s password=%(password)s dbname=%(dbname)s sslmode=%(sslmode)s' % settings
+            conn = psycopg2.connect(dsn + ' connect_timeout=5')
             conn.autocommit = True
             log('connected to the external PostgreSQL at %s:%s database %s as %s'
                 % (settings['host'], settings['port'], settings['dbname'], settings['user']))
