@@ -6,10 +6,12 @@ Test code for the registryops.harbor_ha lab, not Harbor. Each reads its settings
 env keys as the real service and refuses to start without the backends the real one needs:
 
 * ``jobservice -c /etc/jobservice/config.yml``: Redis from ``worker_pool.redis_pool.redis_url`` (must answer),
-  port from ``port``; ``GET /api/v1/stats`` (health); ``POST /api/v1/jobs`` needs ``Authorization:
-  Harbor-Secret <CORE_SECRET>`` (what real jobservice checks) and queues the job in the shared Redis with the
-  enqueuing node's ``JOBSERVICE_SECRET``; a worker on ANY node runs queued jobs and fails those whose secret
-  differs from its own (the HA failure of issue #20908). ``GET /api/v1/jobs/<id>`` shows the outcome.
+  port from ``port``; ``--generation v1`` reads ``redis_url`` like Harbor 1.5.4's jobservice (see
+  ``v1_jobservice_redis_url``: the comma form with a host NAME and a password fails as in goharbor/harbor#6090);
+  ``GET /api/v1/stats`` (health); ``POST /api/v1/jobs`` needs ``Authorization: Harbor-Secret <CORE_SECRET>``
+  (what real jobservice checks) and queues the job in the shared Redis with the enqueuing node's
+  ``JOBSERVICE_SECRET``; a worker on ANY node runs queued jobs and fails those whose secret differs from its own
+  (the HA failure of issue #20908). ``GET /api/v1/jobs/<id>`` shows the outcome.
 * ``registryctl -c /etc/registryctl/config.yml``: ``GET /api/health``; needs ``/etc/registry/config.yml``.
 * ``adminserver`` (1.x): env from ``common/config/adminserver/env`` (``MYSQL_*``, ``UI_SECRET``,
   ``JOBSERVICE_SECRET``, ``RESET``, ``RELOAD_KEY``, ...), key ``/etc/adminserver/key``; connects to MySQL,
@@ -23,8 +25,10 @@ import base64
 import datetime
 import json
 import os
+import re
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -46,9 +50,271 @@ def load_yaml(path):
         return yaml.safe_load(handle) or {}
 
 
-def redis_from_url(url):
-    """redis://[user:password@]host:port[/db][?idle_timeout_seconds=N] or 1.x host:port[,weight,password,db]."""
+# ------------------------------------------------------------ Harbor 1.5 jobservice: how it reads redis_url
+# Read from Harbor v1.5.4: src/jobservice/config/config.go (Load: "translate redis url if needed", validate),
+# src/jobservice/utils/utils.go (TranslateRedisAddress), src/jobservice/runtime/bootstrap.go (redis.DialURL) and
+# src/jobservice/pool/redis_pool.go (ping: 10 tries, then "connect to redis server timeout: <error>"), the vendored
+# garyburd/redigo DialURL, and Go 1.9's net/url and net (1.5.4 is built with golang:1.9.2). Go's url.Parse takes
+# "redis.example.com:6379,100,passwd,0" as scheme "redis.example.com" + opaque, so Load only prefixes "redis://"
+# and the dial asks for port "6379,100,passwd,0" (issue #6090); with an IP (no valid scheme) the parse fails and
+# the comma form is translated to redis://arbitrary_username:<password, verbatim>@host:port/db.
+
+class GoURLError(ValueError):
+    """An error of Go 1.9's url.Parse (message as Go prints it)."""
+
+
+class RedisDialError(Exception):
+    """An error of redigo's DialURL / net.Dial (message as Go prints it)."""
+
+
+def _go_split(text, sep, cut):
+    i = text.find(sep)
+    if i < 0:
+        return text, ''
+    return (text[:i], text[i + len(sep):]) if cut else (text[:i], text[i:])
+
+
+def _go_should_escape(c, mode):
+    if c.isascii() and c.isalnum():
+        return False
+    if mode in ('host', 'zone') and c in "!$&'()*+,;=:[]<>\"":
+        return False
+    if c in '-_.~':
+        return False
+    if c in '$&+,/:;=?@':
+        return {'path': c == '?', 'userinfo': c in '@/?:', 'fragment': False}.get(mode, True)
+    return True
+
+
+def _go_unescape(text, mode):
+    data = text.encode('utf-8', 'surrogateescape')
+    out, i = bytearray(), 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x25:  # '%'
+            esc = data[i:i + 3]
+            if i + 2 >= len(data) or not all(chr(x) in '0123456789abcdefABCDEF' for x in data[i + 1:i + 3]):
+                raise GoURLError('invalid URL escape "%s"' % esc.decode('utf-8', 'replace'))
+            value = int(data[i + 1:i + 3], 16)
+            if mode == 'host' and value < 0x80 and esc != b'%25':
+                raise GoURLError('invalid URL escape "%s"' % esc.decode())
+            if mode == 'zone' and esc != b'%25' and value != 0x20 and _go_should_escape(chr(value), 'host'):
+                raise GoURLError('invalid URL escape "%s"' % esc.decode())
+            out.append(value)
+            i += 3
+            continue
+        if mode in ('host', 'zone') and c < 0x80 and _go_should_escape(chr(c), mode):
+            raise GoURLError('invalid character "%s" in host name' % chr(c))
+        out.append(c)
+        i += 1
+    return out.decode('utf-8', 'surrogateescape')
+
+
+def _go_parse_host(host):
+    if host.startswith('['):
+        i = host.rfind(']')
+        if i < 0:
+            raise GoURLError("missing ']' in host")
+        colon_port = host[i + 1:]
+        if colon_port and not re.match(r'^:[0-9]*$', colon_port):
+            raise GoURLError('invalid port "%s" after host' % colon_port)
+        zone = host[:i].find('%25')
+        if zone >= 0:
+            return _go_unescape(host[:zone], 'host') + _go_unescape(host[zone:i], 'zone') + _go_unescape(host[i:], 'host')
+    return _go_unescape(host, 'host')  # Go 1.9 checks no port here: "host:6379,100,pw,0" is a valid host
+
+
+def go_url_parse(raw):
+    """Go 1.9 net/url.Parse -> dict(scheme, opaque, user (None or (username, password or None)), host, path,
+    raw_query, fragment); raises GoURLError("parse <url>: <reason>")."""
+    rest, fragment = _go_split(raw, '#', True)
+    url = {'scheme': '', 'opaque': '', 'user': None, 'host': '', 'path': '', 'raw_query': '', 'fragment': ''}
+    try:
+        if rest == '*':
+            url['path'] = '*'
+            return url
+        scheme = ''
+        for i, c in enumerate(rest):
+            if c.isascii() and c.isalpha():
+                continue
+            if c.isascii() and (c.isdigit() or c in '+-.'):
+                if i == 0:
+                    break
+                continue
+            if c == ':':
+                if i == 0:
+                    raise GoURLError('missing protocol scheme')
+                scheme, rest = rest[:i], rest[i + 1:]
+            break
+        url['scheme'] = scheme.lower()
+        if rest.endswith('?') and rest.count('?') == 1:
+            rest = rest[:-1]
+        else:
+            rest, url['raw_query'] = _go_split(rest, '?', True)
+        if not rest.startswith('/'):
+            if url['scheme']:
+                url['opaque'] = rest  # rootless: opaque, nothing more is checked
+                return url
+            colon, slash = rest.find(':'), rest.find('/')
+            if colon >= 0 and (slash < 0 or colon < slash):
+                raise GoURLError('first path segment in URL cannot contain colon')
+        if (url['scheme'] or not rest.startswith('///')) and rest.startswith('//'):
+            authority, rest = _go_split(rest[2:], '/', False)
+            at = authority.rfind('@')
+            url['host'] = _go_parse_host(authority[at + 1:] if at >= 0 else authority)
+            if at >= 0:
+                userinfo = authority[:at]
+                if ':' in userinfo:
+                    username, password = _go_split(userinfo, ':', True)
+                    url['user'] = (_go_unescape(username, 'userinfo'), _go_unescape(password, 'userinfo'))
+                else:
+                    url['user'] = (_go_unescape(userinfo, 'userinfo'), None)
+        url['path'] = _go_unescape(rest, 'path')
+    except GoURLError as exc:
+        raise GoURLError('parse %s: %s' % (raw.partition('#')[0], exc)) from None
+    if fragment:
+        try:
+            url['fragment'] = _go_unescape(fragment, 'fragment')
+        except GoURLError as exc:
+            raise GoURLError('parse %s: %s' % (raw, exc)) from None
+    return url
+
+
+def go_split_host_port(hostport):
+    """Go's net.SplitHostPort; raises ValueError("address <hostport>: <reason>")."""
+    def error(why):
+        return ValueError('address %s: %s' % (hostport, why))
+    i = hostport.rfind(':')
+    if i < 0:
+        raise error('missing port in address')
+    j = k = 0
+    if hostport.startswith('['):
+        end = hostport.find(']')
+        if end < 0:
+            raise error("missing ']' in address")
+        if end + 1 == len(hostport):
+            raise error('missing port in address')
+        if end + 1 != i:
+            raise error('too many colons in address' if hostport[end + 1] == ':' else 'missing port in address')
+        host, j, k = hostport[1:end], 1, end + 1
+    else:
+        host = hostport[:i]
+        if ':' in host:
+            raise error('too many colons in address')
+    if '[' in hostport[j:]:
+        raise error("unexpected '[' in address")
+    if ']' in hostport[k:]:
+        raise error("unexpected ']' in address")
+    return host, hostport[i + 1:]
+
+
+def go_lookup_port(port):
+    """The port net.Dial("tcp", ...) resolves (cgo resolver: GODEBUG=netdns=cgo in Harbor 1.5's env files)."""
+    if port == '':
+        return 0
+    if re.match(r'^[+-]?[0-9]+$', port):
+        number = int(port)
+    else:
+        try:
+            number = socket.getservbyname(port, 'tcp')
+        except OSError:
+            raise RedisDialError('dial tcp: lookup tcp/%s: Servname not supported for ai_socktype' % port) from None
+    if not 0 <= number <= 65535:
+        raise RedisDialError('dial tcp: address %s: invalid port' % port)
+    return number
+
+
+def _go_is_empty(text):
+    return text.strip() == ''  # utils.IsEmptyStr: strings.TrimSpace
+
+
+def translate_redis_address(comma_format):
+    """utils.TranslateRedisAddress: host:port[,weight,password,db] -> (redis://[arbitrary_username:<pw>@]host:port[/db], ok)."""
+    if _go_is_empty(comma_format):
+        return '', False
+    sections = comma_format.split(',')
+    try:
+        go_url_parse('redis://%s' % sections[0])
+    except GoURLError:
+        return '', False
+    parts = ['redis://', sections[0]]
+    if len(sections) >= 3 and not _go_is_empty(sections[2]):
+        parts = [parts[0], 'arbitrary_username:%s@' % sections[2], parts[1]]
+    if len(sections) >= 4 and not _go_is_empty(sections[3]) and re.match(r'^[+-]?[0-9]+$', sections[3]):
+        parts += ['/', sections[3]]
+    return ''.join(parts), True
+
+
+def v1_jobservice_redis_url(address):
+    """config.Load + validate of Harbor 1.5.4's jobservice: the URL it dials; ValueError = configuration refused."""
+    if not _go_is_empty(address):
+        try:
+            go_url_parse(address)
+        except GoURLError:
+            translated, ok = translate_redis_address(address)
+            if ok:
+                address = translated
+        else:
+            if not address.startswith('redis://'):
+                address = 'redis://' + address
+    if _go_is_empty(address):
+        raise ValueError('URL of redis pool is empty')
+    if not address.startswith('redis://'):
+        raise ValueError('Invalid redis URL')
+    try:
+        go_url_parse(address)
+    except GoURLError as exc:
+        raise ValueError('Invalid redis URL: %s' % exc) from None
+    return address
+
+
+def redigo_dial_url(raw):
+    """redigo DialURL up to the TCP dial: (host, port, password or None, db); RedisDialError as the dial returns it."""
+    try:
+        url = go_url_parse(raw)
+    except GoURLError as exc:
+        raise RedisDialError(str(exc)) from None
+    if url['scheme'] not in ('redis', 'rediss'):
+        raise RedisDialError('invalid redis URL scheme: %s' % url['scheme'])
+    try:
+        host, port = go_split_host_port(url['host'])
+    except ValueError:
+        host, port = url['host'], '6379'  # "assume port is missing"
+    host = host or 'localhost'
+    password = url['user'][1] if url['user'] else None  # percent-decoded; the username is ignored
+    match = re.search(r'/([0-9]*)\Z', url['path'])
+    if match:
+        db = int(match.group(1) or 0)
+    elif url['path']:
+        raise RedisDialError('invalid database: %s' % url['path'][1:])
+    else:
+        db = 0
+    return host, go_lookup_port(port), password or None, db
+
+
+class _Undialable(object):
+    """What the 1.5 jobservice's pool hands out when every dial fails the same way: ping() raises that error."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def ping(self):
+        raise self.error
+
+
+def redis_from_url(url, generation='v2'):
+    """redis://[user:password@]host:port[/db][?idle_timeout_seconds=N]; ``generation='v1'``: the redis_url of
+    Harbor 1.5's jobservice config (comma form or URL), resolved exactly like Harbor 1.5.4 does (ValueError for a
+    configuration it refuses; a client whose ping() raises the dial error when it cannot dial)."""
     import redis  # pylint: disable=import-outside-toplevel
+    if generation == 'v1':
+        url = v1_jobservice_redis_url(url)
+        try:
+            host, port, password, db = redigo_dial_url(url)
+        except RedisDialError as exc:
+            return _Undialable(exc), url
+        client = redis.Redis(host=host, port=port, password=password, db=db, socket_timeout=10, socket_connect_timeout=5)
+        return client, '%s:%s db %s' % (host, port, db)
     if '://' in url:
         parsed = urllib.parse.urlparse(url)
         host, port = parsed.hostname, parsed.port or 6379
@@ -74,7 +340,7 @@ def wait_for(component, what, func, timeout):
             return func()
         except Exception as exc:  # pylint: disable=broad-except
             if time.time() > deadline:
-                raise RuntimeError('%s: %s' % (what, exc))
+                raise RuntimeError('%s: %s' % (what, exc)) from exc
             log(component, 'waiting for %s: %s' % (what, exc))
             time.sleep(2)
 
@@ -121,15 +387,36 @@ class Jobservice(object):
         pool = ((config.get('worker_pool') or {}).get('redis_pool') or {})
         self.namespace = pool.get('namespace') or JOB_NAMESPACE_DEFAULT
         url = pool.get('redis_url') or ''
-        if not url:
-            raise RuntimeError('worker_pool.redis_pool.redis_url is not set in the jobservice config')
-        self.redis, where = redis_from_url(url)
-        wait_for('jobservice', 'the Redis job queue at %s' % where, self.redis.ping,
-                 float(env.get('HARBOR_DOUBLE_CONNECT_TIMEOUT', '60')))
+        timeout = float(env.get('HARBOR_DOUBLE_CONNECT_TIMEOUT', '60'))
+        if generation == 'v1':
+            self.redis, where = self._v1_redis(pool, url, timeout)
+        else:
+            if not url:
+                raise RuntimeError('worker_pool.redis_pool.redis_url is not set in the jobservice config')
+            self.redis, where = redis_from_url(url)
+            wait_for('jobservice', 'the Redis job queue at %s' % where, self.redis.ping, timeout)
         log('jobservice', 'connected to the Redis job queue at %s (namespace %s)' % (where, self.namespace))
         self.queue = '{%s}:double:jobs' % self.namespace
         self.results = '{%s}:double:job_results' % self.namespace
         self.started = time.time()
+
+    def _v1_redis(self, pool, url, timeout):
+        """Harbor 1.5.4: JOB_SERVICE_POOL_REDIS_URL overrides the file; a configuration Load/validate refuses
+        stops it at once, a dial error is retried (10 pings) and then stops it; restart: always starts it again."""
+        url = self.env.get('JOB_SERVICE_POOL_REDIS_URL') or url
+        try:
+            url = v1_jobservice_redis_url(url)
+            if not pool.get('namespace') and not self.env.get('JOB_SERVICE_POOL_REDIS_NAMESPACE'):
+                raise ValueError('namespace of redis pool is required')
+        except ValueError as exc:
+            raise RuntimeError('Failed to load configurations with error: %s' % exc) from None
+        client, where = redis_from_url(url, 'v1')
+        try:
+            wait_for('jobservice', 'the Redis job queue at %s' % where, client.ping, timeout)
+        except RuntimeError as exc:
+            raise RuntimeError('Failed to load and run worker pool: connect to redis server timeout: %s'
+                               % (exc.__cause__ or exc)) from None
+        return client, where
 
     def key_ok(self, secret):
         expected = self.env.get('CORE_SECRET' if self.generation == 'v2' else 'UI_SECRET', '')
