@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check that the lab inventories have the shape of inventories/example (same variable names).
 
 The lab must be driven by the inputs a production inventory gives, so the lab's group_vars may only set
