@@ -87,7 +87,8 @@ def lab_value(lab, name):
 def mysql(lab, admin=False, database=None):
     user = lab_value(lab, 'harbor_database_admin_user' if admin else 'harbor_database_username')
     password = lab_value(lab, 'harbor_database_admin_password' if admin else 'harbor_database_password')
-    conn = pymysql.connect(host=lab_value(lab, 'harbor_database_host'), port=int(lab_value(lab, 'harbor_database_port')),
+    # The controller is outside the lab's DNS: it reaches the server where the database role does.
+    conn = pymysql.connect(host=lab_value(lab, 'harbor_database_admin_host'), port=int(lab_value(lab, 'harbor_database_port')),
                            user=user, password=password, database=database, connect_timeout=10, autocommit=True)
     try:
         yield conn.cursor()

@@ -125,10 +125,17 @@ def recap(output):
     return result
 
 
+COMPOSE_ESCAPES = {'n': '\n', '\\': '\\', '"': '"', '$': '$'}
+
+
 def env_file(text):
+    """KEY=VALUE lines as Compose v2 hands them to the container, for the two forms found on the nodes: bare
+    (what prepare writes) and double-quoted with backslash escapes (what the role writes, filter env_file_value)."""
     values = {}
     for line in text.splitlines():
         if '=' in line and not line.lstrip().startswith('#'):
             key, dummy, value = line.partition('=')
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = re.sub(r'\\(.)', lambda m: COMPOSE_ESCAPES.get(m.group(1), '\\' + m.group(1)), value[1:-1])
             values[key.strip()] = value
     return values
