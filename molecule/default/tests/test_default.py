@@ -223,6 +223,18 @@ def test_a_node_whose_registry_credential_differs_fails_pushes_and_site_yml_repa
     client.run('docker rmi %s', ' '.join(images))
 
 
+def push_through_the_lb(lab, repository):
+    """Imports a one-file image on the first client, logs in through the LB and pushes it; returns (client, image)."""
+    client = lab.host(lab.clients[0])
+    name = lab.vars['harbor_hostname']
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/%s:%s' % (name, repository, tag)
+    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
+    assert client.run('docker push %s', image).rc == 0
+    return client, image
+
+
 def served_certificate_fingerprint(address, port=443):
     pem = ssl.get_server_certificate((address, port), timeout=10)
     return x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
@@ -235,13 +247,7 @@ def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab)
     with open(crt, 'rb') as handle:
         old = x509.load_pem_x509_certificate(handle.read()).fingerprint(hashes.SHA256()).hex()
     assert {served_certificate_fingerprint(lab.address(n)) for n in lab.nodes} == {old}
-    client = lab.host(lab.clients[0])
-    name = lab.vars['harbor_hostname']
-    tag = uuid.uuid4().hex[:8]
-    image = '%s/library/renewal:%s' % (name, tag)
-    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
-    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
-    assert client.run('docker push %s', image).rc == 0
+    client, image = push_through_the_lb(lab, 'renewal')
     loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
             'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
     client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
@@ -277,13 +283,7 @@ def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab)
 
 def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):
     node = lab.nodes[1]
-    client = lab.host(lab.clients[0])
-    name = lab.vars['harbor_hostname']
-    tag = uuid.uuid4().hex[:8]
-    image = '%s/library/failover:%s' % (name, tag)
-    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
-    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
-    assert client.run('docker push %s', image).rc == 0
+    client, image = push_through_the_lb(lab, 'failover')
     assert lab.compose(node, 'stop').rc == 0
     try:
         time.sleep(4)  # the LB takes a failed node out within 3 s (inter 1s, fall 2)
