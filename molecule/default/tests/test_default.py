@@ -272,7 +272,7 @@ def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab)
     assert served_certificate_fingerprint(lab.vars['harbor_verify_endpoint'].split('://')[1]) == new
     pulls = client.check_output('cat /var/tmp/pulls').split()
     figures = 'certificate renewal: %d pulls through the LB during the site.yml run, %d failed' % (len(pulls), pulls.count('failed'))
-    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a') as handle:
+    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
         handle.write(figures + '\n')
     assert pulls and pulls.count('failed') == 0, figures
     # nginx reloaded its certificate: no container of any node was restarted for it.
