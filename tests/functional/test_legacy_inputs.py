@@ -36,8 +36,7 @@ REDIS_HOST = 'redis.lab.test'
 # format. ';' never right after whitespace and no whitespace at either end: harbor.cfg cannot carry those (preflight
 # refuses them; test_preflight_regex_matches_the_reader proves the rule).
 REDIS_PASSWORD = "r@d:s/p,w#d%x$y'q\"z w;e"
-# The ui's _REDIS_URL cannot carry a ',' at all (beego splits it at every ','; preflight refuses it) and the env
-# files' env_value macro cannot carry a "'" (preflight refuses it until the env_file_value filter replaces it).
+# The ui's _REDIS_URL cannot carry a ',' at all (beego splits it at every ','; preflight refuses it).
 UI_REDIS_PASSWORD = REDIS_PASSWORD.replace(',', '')
 DB_PASSWORD = "Db%(pw)s=:#1'\" $x;y %%"
 ADMIN_PASSWORD = "Adm#1 %s@:/,$HOME'\""
@@ -73,7 +72,7 @@ def fixture_rendered(tmp_path_factory):
     work = tmp_path_factory.mktemp('legacy-inputs')
     out = work / 'out'
     out.mkdir()
-    # The playbook's templates/ is the role's: `{% from 'v1/env_value.j2' import ... %}` resolves as in the role.
+    # The playbook's templates/ is the role's, so template paths resolve as in the role.
     (work / 'templates').symlink_to(ROLE / 'templates')
     keyset = work / 'keyset'
     (keyset / 'secrets').mkdir(parents=True)
@@ -156,8 +155,8 @@ def _run_prepare(installer, *args):
 
 
 def _env_file(path):
-    """KEY=VALUE lines read like docker compose v2's env_file parser reads the form the role's env_value macro
-    writes (filter env_file_value): double-quoted, with backslash escapes for backslash, double quote and dollar."""
+    """KEY=VALUE lines read like docker compose v2's env_file parser reads the form the role's v1 env templates
+    write (filter env_file_value): double-quoted, with backslash escapes for backslash, double quote and dollar."""
     values = {}
     for line in pathlib.Path(path).read_text().splitlines():
         if not line or line.startswith('#'):
