@@ -26,8 +26,10 @@ for role in roles:
         if not options[name].get('required'):
             problems.append('%s: %s is documented as optional in argument_specs but has no default in defaults/main.yml'
                             % (role.name, name))
+    # The cluster role holds the collection's own settings, named after the collection's subject: harbor_*.
+    prefix = 'harbor_' if role.name == 'cluster' else role.name + '_'
     for name in sorted(options):
-        if not name.startswith(role.name + '_'):
+        if not name.startswith(prefix):
             problems.append('%s: variable %s is not prefixed with the role name' % (role.name, name))
         if not options[name].get('description'):
             problems.append('%s: %s has no description in argument_specs' % (role.name, name))
