@@ -88,7 +88,7 @@ def harbor_release(version):
         raise AnsibleFilterError(
             "harbor_version is '%s': set it to a Harbor release as digits only, 1.5.x (legacy, MySQL) or 2.y.z "
             "(PostgreSQL), for example 2.15.0 or 1.5.4 (quote it in YAML so it stays a string)." % text)
-    facts = dict(_GENERATIONS[int(text.split('.')[0])])
+    facts = dict(_GENERATIONS[int(text.split('.', maxsplit=1)[0])])
     facts['version'] = text
     return facts
 

@@ -345,3 +345,54 @@ def test_check_mode_with_diff_reports_nothing_to_change_and_leaks_no_secret(lab)
                lab.keyset_text('secrets/registry_http_secret'), 'BEGIN RSA PRIVATE KEY', 'BEGIN PRIVATE KEY']
     leaked = [s[:6] + '...' for s in secrets if s in out]
     assert not leaked, 'check mode printed secrets: %s' % leaked
+
+
+# -- a changed setting rolls through the nodes -----------------------------------------------------------
+
+def haproxy_states(lab):
+    """{server: status} of the Harbor backend, read from HAProxy's admin socket on the load balancer."""
+    script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
+              "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())")
+    out = lab.host(lab.vars['__groups']['harbor_lb'][0]).check_output('python3 -c %s', script)
+    rows = [line.split(',') for line in out.splitlines() if line and not line.startswith('#')]
+    return {row[1]: row[17] for row in rows if row[0] == 'harbor_nodes' and row[1] not in ('BACKEND', 'FRONTEND')}
+
+
+def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_while_pulls_keep_working(lab):
+    """What a changed harbor.yml setting causes: prepare must run again on every serving node (here: the record of
+    the last prepare is gone, so the role cannot tell it ran for this harbor.yml). Every node is rendered at once;
+    prepare is put off on serving nodes (it rewrites files the running registry re-reads), and each node restarts
+    once, one at a time, taken out of HAProxy first and put back when healthy, while a client keeps pulling
+    through the LB."""
+    client, image = push_through_the_lb(lab, 'rolling')
+    stamp = lab.installer_dir() + '/.harbor_ha_prepare_stamp'
+    core_started = "docker inspect -f '{{.State.StartedAt}}' harbor-core"
+    before = {n: lab.host(n).check_output(core_started) for n in lab.nodes}
+    for node in lab.nodes:
+        lab.host(node).check_output('rm -f %s', stamp)
+    loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
+            'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
+    client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
+    try:
+        rc, out = lab.playbook('site', '--tags', 'harbor')
+    finally:
+        client.run('touch /var/tmp/pulls.stop')
+    time.sleep(3)
+    assert rc == 0, out[-3000:]
+    after = {n: lab.host(n).check_output(core_started) for n in lab.nodes}
+    assert all(after[n] != before[n] for n in lab.nodes), 'not every node restarted'
+    assert all(lab.host(n).file(stamp).exists for n in lab.nodes), 'prepare did not run on every node'
+    # The load balancer steps, in order: each node drained then enabled before the next one is touched.
+    steps = re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
+                       r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
+    assert steps == [n for pair in zip(lab.nodes, lab.nodes) for n in pair], steps  # drained, enabled; node by node
+    # One at a time: the nodes' core containers started in that order, each after the previous one.
+    assert sorted(lab.nodes, key=lambda n: after[n]) == list(lab.nodes), after
+    pulls = client.check_output('cat /var/tmp/pulls').split()
+    figures = 'rolling restart (prepare on every node): %d pulls through the LB, %d failed' % (len(pulls), pulls.count('failed'))
+    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
+        handle.write(figures + '\n')
+    assert pulls and pulls.count('failed') == 0, figures
+    assert set(haproxy_states(lab).values()) == {'UP'}, haproxy_states(lab)
+    client.run('docker rmi %s', image)
+    assert_matrix_ok(lab)
