@@ -28,6 +28,7 @@ import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ROLE = REPO / 'roles' / 'harbor'
+CLUSTER = REPO / 'roles' / 'cluster'
 DOUBLE = REPO / 'tests' / 'harbor_double'
 DOUBLE_PREPARE = DOUBLE / 'installer' / 'v1' / 'prepare'
 
@@ -102,8 +103,9 @@ def fixture_rendered(tmp_path_factory):
     play = {
         'name': "Render the harbor role's Harbor 1.x templates", 'hosts': 'localhost', 'connection': 'local',
         'gather_facts': False,
-        'vars_files': [str(ROLE / 'defaults' / 'main.yml'), str(work / 'inputs.json'), str(ROLE / 'vars' / 'main.yml'),
-                       str(ROLE / 'vars' / 'v1.yml')],
+        # As the role sees them: the cluster role's settings and facts (a dependency), then the role's own.
+        'vars_files': [str(CLUSTER / 'defaults' / 'main.yml'), str(ROLE / 'defaults' / 'main.yml'), str(work / 'inputs.json'),
+                       str(CLUSTER / 'vars' / 'main.yml'), str(ROLE / 'vars' / 'main.yml'), str(ROLE / 'vars' / 'v1.yml')],
         'tasks': [
             {'name': 'Render the v1 templates',
              'ansible.builtin.template': {'src': 'v1/{{ item }}.j2', 'dest': str(out) + '/{{ item | replace("/", "__") }}',
@@ -280,8 +282,8 @@ def test_preflight_refuses_what_harbor_1x_cannot_carry(tmp_path):
                    'dest': str(tmp_path / (case + '.json')), 'mode': '0600'}}]}
               for case, case_vars in PREFLIGHT_CASES.items()]
     play = {'name': 'Preflight', 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
-            'vars_files': [str(ROLE / 'defaults' / 'main.yml'), str(tmp_path / 'inputs.json'), str(ROLE / 'vars' / 'main.yml'),
-                           str(ROLE / 'vars' / 'v1.yml')],
+            'vars_files': [str(CLUSTER / 'defaults' / 'main.yml'), str(ROLE / 'defaults' / 'main.yml'), str(tmp_path / 'inputs.json'),
+                           str(CLUSTER / 'vars' / 'main.yml'), str(ROLE / 'vars' / 'main.yml'), str(ROLE / 'vars' / 'v1.yml')],
             'tasks': blocks}
     (tmp_path / 'preflight.yml').write_text(yaml.safe_dump([play], sort_keys=False))
     proc = subprocess.run([str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), '-i', 'localhost,', 'preflight.yml'],
