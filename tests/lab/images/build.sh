@@ -3,6 +3,7 @@
 #   harbor-ha-lab/node      Harbor nodes and the registry client: docker.io + compose v2 plugin + ceph-fuse
 #   harbor-ha-lab/services  Ceph Pacific + PostgreSQL 15 + MariaDB + Redis (configured by tests/lab/prepare/)
 #   harbor-ha-lab/lb        HAProxy
+# Every image also runs sshd: the lab reaches its hosts over SSH (tests/lab/prepare/ssh.yml installs the key).
 # Usage: tests/lab/images/build.sh node|services|lb|all   (several names are fine)
 #
 # Cached: each image is tagged with a hash of its recipe (the base image tag, every file of

@@ -98,6 +98,9 @@ class Lab(object):
     # -- hosts ---------------------------------------------------------------------------------------------
     @staticmethod
     def host(name):
+        """The test harness's own look into a lab host: `docker exec`, independent of what is under test. The
+        collection's playbooks and modules (playbook(), adhoc()) go through the molecule inventory: SSH, like
+        production."""
         return testinfra.get_host('docker://' + name)
 
     def keyset_path(self, relative):
