@@ -16,7 +16,6 @@ import configparser
 import importlib.machinery
 import importlib.util
 import json
-import os
 import pathlib
 import re
 import shutil
@@ -25,6 +24,8 @@ import sys
 
 import pytest
 import yaml
+
+from playbook_env import ansible_env
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ROLE = REPO / 'roles' / 'harbor'
@@ -56,15 +57,6 @@ def _load(name, path):
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
     loader.exec_module(module)
     return module
-
-
-def _ansible_env():
-    env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING='0',
-               ANSIBLE_INVENTORY_UNPARSED_WARNING='0', ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.pathsep.join([
-        str(REPO / 'build' / 'collections'),
-        str(pathlib.Path(sys.executable).parent.parent / 'lib' / ('python%d.%d' % sys.version_info[:2]) / 'site-packages')]))
-    return env
 
 
 @pytest.fixture(scope='session', name='rendered')
@@ -120,7 +112,7 @@ def fixture_rendered(tmp_path_factory):
     }
     (work / 'render.yml').write_text(yaml.safe_dump([play], sort_keys=False))
     proc = subprocess.run([str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), '-i', 'localhost,', 'render.yml'],
-                          cwd=str(work), env=_ansible_env(), capture_output=True, text=True, timeout=300, check=False)
+                          cwd=str(work), env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, 'ansible-playbook failed (rc %s)\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr)
     return out
 
@@ -287,7 +279,7 @@ def test_preflight_refuses_what_harbor_1x_cannot_carry(tmp_path):
             'tasks': blocks}
     (tmp_path / 'preflight.yml').write_text(yaml.safe_dump([play], sort_keys=False))
     proc = subprocess.run([str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), '-i', 'localhost,', 'preflight.yml'],
-                          cwd=str(tmp_path), env=_ansible_env(), capture_output=True, text=True, timeout=300, check=False)
+                          cwd=str(tmp_path), env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     refusals = {case: json.loads((tmp_path / (case + '.json')).read_text()) for case in PREFLIGHT_CASES}
     assert 'harbor.cfg cannot carry the value of harbor_database_password exactly' in refusals['db-trailing-space']['msg']

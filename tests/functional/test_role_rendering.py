@@ -23,6 +23,8 @@ import sys
 import pytest
 import yaml
 
+from playbook_env import ansible_env
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LOADBALANCER = REPO / 'roles' / 'loadbalancer'
 DATABASE_SCHEMA_TASKS = REPO / 'roles' / 'database' / 'tasks' / 'schema_mysql.yml'
@@ -36,20 +38,11 @@ REGISTRY_SQL_VARIANT = ('DROP DATABASE IF EXISTS `registry`;\n'
                         'create table t (i int);\n')
 
 
-def _ansible_env():
-    env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING='0',
-               ANSIBLE_INVENTORY_UNPARSED_WARNING='0', ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.pathsep.join([
-        str(REPO / 'build' / 'collections'),
-        str(pathlib.Path(sys.executable).parent.parent / 'lib' / ('python%d.%d' % sys.version_info[:2]) / 'site-packages')]))
-    return env
-
-
 def _run_play(work, play, inventory_host='localhost'):
     (work / 'play.yml').write_text(yaml.safe_dump([play], sort_keys=False))
     proc = subprocess.run([str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), '-i', inventory_host + ',',
                            '-c', 'local', 'play.yml'],
-                          cwd=str(work), env=_ansible_env(), capture_output=True, text=True, timeout=300, check=False)
+                          cwd=str(work), env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, 'ansible-playbook failed (rc %s)\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr)
 
 
