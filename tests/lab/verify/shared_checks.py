@@ -1,11 +1,16 @@
 """Checks shared by every lab scenario: helpers the scenario tests build on, and whole tests that pytest
 collects wherever they are imported (default = Harbor 2.x, legacy = Harbor 1.5)."""
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import subprocess
+import time
 import uuid
+
+import requests
 
 from lab import env_file, recap
 
@@ -82,6 +87,100 @@ def assert_site_stops_before_any_change(lab, extra, expected):
     assert counts and all(c['changed'] == 0 for c in counts.values()), counts
 
 
+def push_image(lab, repository):
+    """Imports a one-file image on the first client, logs in through the LB and pushes it there.
+    Returns (client host, tag, digest); the image is <harbor_hostname>/library/<repository>:<tag>."""
+    client = lab.host(lab.clients[0])
+    name = lab.vars['harbor_hostname']
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/%s:%s' % (name, repository, tag)
+    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
+    push = client.run('docker push %s', image)
+    assert push.rc == 0, push.stderr
+    client.run('docker rmi %s', image)
+    return client, tag, re.search(r'digest: (sha256:[0-9a-f]{64})', push.stdout).group(1)
+
+
+def pull_digest(lab, registry, repository, tag):
+    """Pulls <registry>/library/<repository>:<tag> on the first client; returns the digest docker printed (or
+    the error)."""
+    client = lab.host(lab.clients[0])
+    client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], registry)
+    ref = '%s/library/%s:%s' % (registry, repository, tag)
+    pull = client.run('docker pull %s', ref)
+    client.run('docker rmi %s', ref)
+    match = re.search(r'Digest: (sha256:[0-9a-f]{64})', pull.stdout)
+    return match.group(1) if pull.rc == 0 and match else 'pull failed: %s' % pull.stderr.strip()[-300:]
+
+
+@contextlib.contextmanager
+def pulls_through_the_lb(lab, repository='pulls'):
+    """Pushes an image, then pulls it through the LB in a loop on the client while the body runs. Yields a
+    dict that holds, once the body is done, 'ok' and 'failed' (counts)."""
+    client, tag, dummy = push_image(lab, repository)
+    image = '%s/library/%s:%s' % (lab.vars['harbor_hostname'], repository, tag)
+    loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
+            'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
+    client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
+    counts = {}
+    try:
+        yield counts
+    finally:
+        client.run('touch /var/tmp/pulls.stop')
+        time.sleep(3)
+        pulls = client.check_output('cat /var/tmp/pulls').split()
+        counts.update(ok=pulls.count('ok'), failed=pulls.count('failed'))
+        client.run('docker rmi %s', image)
+
+
+def record_figure(lab, text):
+    """Appends a measured figure to verify-figures.txt next to the lab's key set (printed by make test)."""
+    path = os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt')
+    with open(path, 'a', encoding='utf-8') as handle:
+        handle.write(text + '\n')
+
+
+def ping_url(lab, address):
+    """Harbor's ping URL on one address (the path from the collection's harbor_release filter)."""
+    if not hasattr(lab, 'release'):
+        expression = 'harbor_version | registryops.harbor_ha.harbor_release'
+        lab.release = lab.resolve(lab.nodes[0], [expression])[expression]
+    scheme = 'http' if lab.vars['harbor_tls_mode'] == 'none' else 'https'
+    return '%s://%s%s' % (scheme, address, lab.release['ping_path'])
+
+
+def answers_ping(lab, address):
+    try:
+        reply = requests.get(ping_url(lab, address), headers={'Host': lab.vars['harbor_hostname']}, timeout=5,
+                             verify=lab.keyset_path('tls/ca.crt') if lab.vars['harbor_tls_mode'] != 'none' else False)
+        return reply.status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def seconds_until(ready, timeout, delay=2):
+    """Seconds until ready() is true (polled), or None after timeout."""
+    start = time.time()
+    while time.time() - start < timeout:
+        if ready():
+            return round(time.time() - start)
+        time.sleep(delay)
+    return None
+
+
+def cluster_green(lab):
+    """Every node healthy and every issuer/verifier pair of the login matrix accepted."""
+    result = lab.login_matrix()
+    return not result['failed_pairs'] and all(n['healthy'] for n in result['nodes'])
+
+
+def lab_containers(action, *names):
+    """docker stop/start/kill/restart of lab hosts (the lab's power switch; a stop is a clean systemd shutdown)."""
+    subprocess.run(['docker', action] + (['-t', '60'] if action in ('stop', 'restart') else []) + list(names),
+                   check=True, capture_output=True)
+
+
 # -- whole tests -----------------------------------------------------------------------------------------
 
 # storage
@@ -149,3 +248,22 @@ def test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor(lab):
         assert not os.path.exists(secretkey), 'a new secretkey was generated'
     finally:
         os.replace(aside, secretkey)
+
+
+# boot
+
+def test_a_rebooted_node_starts_harbor_by_itself_and_serves_what_was_pushed_while_it_was_down(lab):
+    """A node shut down and booted again, no Ansible run: harbor.service starts Harbor once the share is mounted
+    (the log collector first), within 120 s, and the node serves a blob that was pushed while it was off."""
+    node = lab.nodes[-1]
+    lab_containers('stop', node)
+    try:
+        dummy, tag, digest = push_image(lab, 'reboot')
+    finally:
+        lab_containers('start', node)
+    seconds = seconds_until(lambda: answers_ping(lab, lab.address(node)), 240)
+    record_figure(lab, '%s reboot: %s serves its ping %s s after power-on' % (lab.scenario, node, seconds))
+    assert seconds is not None and seconds <= 120, '%s did not serve within 120 s (%s)' % (node, seconds)
+    assert lab.host(node).run('systemctl is-active harbor.service').stdout.strip() == 'active'
+    assert pull_digest(lab, lab.address(node), 'reboot', tag) == digest
+    assert seconds_until(lambda: cluster_green(lab), 120) is not None, lab.login_matrix()['diagnosis']
