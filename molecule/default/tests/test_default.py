@@ -23,7 +23,7 @@ from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor, test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node,
     test_verify_playbook_passes_from_controller_and_clients)
 from shared_checks import (
-    assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok,
+    assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
 from lab import recap
 
@@ -77,8 +77,7 @@ def test_registry_storage_is_on_the_share_owned_by_harbor(lab):
     for node in lab.nodes:
         storage = lab.host(node).file(lab.vars['harbor_storage_path'])
         assert storage.is_directory and storage.uid == 10000, node
-        volumes = lab.compose_file(node)['services']['registry']['volumes']
-        assert any(str(v).startswith(lab.vars['harbor_storage_path'] + ':/storage') for v in volumes), volumes
+        assert_share_mounts_never_create_their_source(lab, lab.compose_file(node)['services'])
 
 
 # -- configuration ---------------------------------------------------------------------------------------

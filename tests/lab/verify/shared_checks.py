@@ -87,6 +87,20 @@ def assert_site_stops_before_any_change(lab, extra, expected):
     assert counts and all(c['changed'] == 0 for c in counts.values()), counts
 
 
+def storage_mount(service, source):
+    """The compose volume of a service that mounts <source> (long syntax), or None."""
+    return next((v for v in service.get('volumes', []) if isinstance(v, dict) and v.get('source') == source), None)
+
+
+def assert_share_mounts_never_create_their_source(lab, services):
+    """Registry storage and the proxy's share marker are bind mounts with create_host_path false: the engine refuses
+    to start them on a bare mount point."""
+    storage = storage_mount(services['registry'], lab.vars['harbor_storage_path'])
+    assert storage and storage['target'] == '/storage' and storage['bind']['create_host_path'] is False, services['registry']['volumes']
+    marker = storage_mount(services['proxy'], lab.vars['harbor_ceph_mount_point'] + '/.harbor-ha-storage')
+    assert marker and marker['bind']['create_host_path'] is False and marker.get('read_only'), services['proxy']['volumes']
+
+
 def push_image(lab, repository):
     """Imports a one-file image on the first client, logs in through the LB and pushes it there.
     Returns (client host, tag, digest); the image is <harbor_hostname>/library/<repository>:<tag>."""
