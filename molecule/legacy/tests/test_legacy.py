@@ -18,11 +18,13 @@ import yaml
 from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted,
     test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor, test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node,
-    test_verify_playbook_passes_from_controller_and_clients)
+    test_verify_playbook_passes_from_controller_and_clients,
+    test_a_rebooted_node_starts_harbor_by_itself_and_serves_what_was_pushed_while_it_was_down)
 from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
 from shared_checks import (
-    assert_compose_trimmed_and_running, assert_every_node_matches, assert_site_stops_before_any_change,
-    env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on, sha256_on)
+    assert_compose_trimmed_and_running, assert_every_node_matches, assert_share_mounts_never_create_their_source,
+    assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on,
+    sha256_on, storage_mount)
 from lab import env_file, recap
 
 # env file (under common/config/) -> key -> key set file (secrets/<name>)
@@ -106,9 +108,10 @@ def test_registry_storage_and_job_logs_are_on_the_share_owned_by_harbor(lab):
     mount_point = lab.vars['harbor_ceph_mount_point']
     for node in lab.nodes:
         services = lab.compose_file(node)['services']
-        assert lab.vars['harbor_storage_path'] + ':/storage:z' in services['registry']['volumes']
-        job_logs = [v.split(':')[0] for v in services['jobservice']['volumes'] if ':/var/log/jobs:' in v]
+        assert_share_mounts_never_create_their_source(lab, services)
+        job_logs = [v['source'] for v in services['jobservice']['volumes'] if isinstance(v, dict) and v['target'] == '/var/log/jobs']
         assert len(job_logs) == 1 and job_logs[0].startswith(mount_point + '/'), job_logs
+        assert storage_mount(services['jobservice'], job_logs[0])['bind']['create_host_path'] is False
         for path in (lab.vars['harbor_storage_path'], job_logs[0]):
             directory = lab.host(node).file(path)
             assert directory.is_directory and directory.uid == 10000, '%s %s' % (node, path)
@@ -193,7 +196,10 @@ def test_compose_file_is_trimmed_and_valid(lab):
         for name, service in services.items():
             if name != 'log':
                 assert service['logging']['driver'] == 'syslog', name
-                assert service['logging']['options']['syslog-address'] == 'tcp://127.0.0.1:1514', name
+                # The log collector's fixed address on the compose network (harbor_compose_subnet + 10): the engine
+                # reattaches the components there after a live-restore.
+                assert service['logging']['options']['syslog-address'] == 'tcp://172.31.254.10:10514', name
+        assert services['log']['networks']['harbor']['ipv4_address'] == '172.31.254.10'
 
 
 # -- login -----------------------------------------------------------------------------------------------
@@ -287,3 +293,115 @@ def test_the_harbor_user_cannot_touch_another_database(lab):
 ])
 def test_bad_input_stops_the_play_before_any_change(lab, extra, expected):
     assert_site_stops_before_any_change(lab, extra, expected)
+
+
+# -- a change that makes a node unhealthy is rolled back -------------------------------------------------
+
+def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_keep_working(lab):
+    """Issue 10 item 3 on Harbor 1.5: the first node restarted with a bad value is put back on its previous
+    configuration, serves again, and the play fails naming the node and quoting the component's error line.
+
+    The bad value: `harbor_legacy_config: {LDAP_SCOPE: subtree}`, the LDAP word for what Harbor 1.5 takes as a
+    number (0 base, 1 one level, 2 subtree). harbor_legacy_config passes adminserver settings through as Harbor
+    1.5 env keys; no preflight knows every key's type, harbor.cfg carries the value as text, and only the adminserver
+    finds out, at start: the changed RELOAD_KEY makes it load every key, and it stops with `failed to initialize the
+    system` (Harbor 1.5's adminserver: strconv.Atoi on LDAP_SCOPE). The ui waits for it, /api/systeminfo never
+    answers. harbor_health_timeout is 60 s here (default 300) so that the test waits one minute for the verdict.
+    A client pulls through the load balancer during the bad run and the repairing run; none of its pulls fail."""
+    import os  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    first, others = lab.nodes[0], lab.nodes[1:]
+    client = lab.host(lab.clients[0])
+    name = lab.vars['harbor_hostname']
+    record = [lab.installer_dir() + '/common/config/adminserver/env', lab.installer_dir() + '/harbor.cfg']
+    marker = (lab.vars['harbor_install_dir'] or '/opt/harbor') + '/restart-pending'
+    started = "docker inspect -f '{{.Name}} {{.State.StartedAt}}' harbor-adminserver harbor-ui harbor-jobservice registry nginx"
+
+    def haproxy_states():
+        script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
+                  "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())")
+        out = lab.host(lab.vars['__groups']['harbor_lb'][0]).check_output('python3 -c %s', script)
+        rows = [line.split(',') for line in out.splitlines() if line and not line.startswith('#')]
+        return {row[1]: row[17] for row in rows if row[0] == 'harbor_nodes' and row[1] not in ('BACKEND', 'FRONTEND')}
+
+    def changed_tasks(out, host):
+        """Names of the tasks that reported a change on host."""
+        tasks, task = set(), None
+        for line in out.splitlines():
+            if line.startswith('TASK [') or line.startswith('RUNNING HANDLER ['):
+                task = line.split('[', 1)[1].rsplit(']', 1)[0]
+            elif line.startswith('changed: [%s]' % host) or line.startswith('changed: [%s ->' % host):
+                tasks.add(task)
+        return tasks
+
+    def lb_steps(out):
+        """Nodes whose server state was set on the load balancer, in order (drained, enabled, ...)."""
+        return re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
+                          r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
+
+    tag = uuid.uuid4().hex[:8]
+    image = '%s/library/rollback:%s' % (name, tag)
+    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
+    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
+    assert client.run('docker push %s', image).rc == 0
+    before = {n: [sha256_on(lab, n, path) for path in record] for n in lab.nodes}
+    starts = {n: lab.host(n).check_output(started) for n in lab.nodes}
+    loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
+            'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
+    client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
+    try:
+        bad = json.dumps({'harbor_legacy_config': {'LDAP_SCOPE': 'subtree'}, 'harbor_health_timeout': 60})
+        rc, out = lab.playbook('site', '--tags', 'harbor', '-e', bad)
+        rolled_back = {n: lab.host(n).check_output(started) for n in lab.nodes}
+        # Right after its enable a server shows 'UP 1/2' until its next check passes (inter 1 s).
+        deadline = time.time() + 15
+        while set(haproxy_states().values()) != {'UP'} and time.time() < deadline:
+            time.sleep(1)
+        states_after_rollback = haproxy_states()
+        hashes_after_rollback = {n: [sha256_on(lab, n, path) for path in record] for n in lab.nodes}
+        markers_after_rollback = {n: lab.host(n).file(marker).exists for n in lab.nodes}
+        rc_repair, out_repair = lab.playbook('site', '--tags', 'harbor')
+    finally:
+        client.run('touch /var/tmp/pulls.stop')
+    time.sleep(3)
+
+    # The play failed on the first node, with the node's own words, and went no further.
+    assert rc != 0, out[-3000:]
+    failure = [line for line in out.splitlines()
+               if line.startswith('fatal: ') and 'was rolled back to its previous configuration and serves again' in line]
+    assert len(failure) == 1 and failure[0].startswith('fatal: [%s]' % first), out[-5000:]
+    assert "adminserver [" in failure[0] and 'failed to initialize the system' in failure[0] and 'subtree' in failure[0], failure[0]
+    assert lab.vars['harbor_admin_password'] not in out
+    assert lb_steps(out) == [first, first], lb_steps(out)  # drained, then enabled again after the rollback
+    assert recap(out)[first]['failed'] == 1 and all(recap(out)[n]['failed'] == 0 for n in others), recap(out)
+    # Only the first node restarted; it serves its previous configuration again, back in the load balancer.
+    assert all(rolled_back[n] == starts[n] for n in others), 'a node other than %s was restarted' % first
+    assert rolled_back[first] != starts[first]
+    assert hashes_after_rollback[first] == before[first], 'the first node does not hold its previous configuration'
+    assert all(hashes_after_rollback[n] != before[n] for n in others), 'the bad value was not rendered on the other nodes'
+    # The first node runs what is on disk again; the others were only rendered and wait for their restart.
+    assert markers_after_rollback == dict({first: False}, **{n: True for n in others}), markers_after_rollback
+    assert set(states_after_rollback.values()) == {'UP'}, states_after_rollback
+
+    # A normal run puts the inventory's configuration back: the first node has nothing to change, the others
+    # restart once, one at a time.
+    assert rc_repair == 0, out_repair[-3000:]
+    counts = recap(out_repair)
+    assert all(counts[n]['changed'] > 0 for n in others), counts
+    # Nothing of the first node's Harbor configuration changes; only its boot unit, whose start timeout follows
+    # harbor_health_timeout (60 s in the bad run), goes back.
+    assert all('systemd unit' in task for task in changed_tasks(out_repair, first)), changed_tasks(out_repair, first)
+    assert lb_steps(out_repair) == [n for n in others for dummy in (0, 1)], lb_steps(out_repair)
+    repaired = {n: lab.host(n).check_output(started) for n in lab.nodes}
+    assert repaired[first] == rolled_back[first] and all(repaired[n] != starts[n] for n in others), repaired
+    assert {n: [sha256_on(lab, n, path) for path in record] for n in lab.nodes} == before
+    assert not any(lab.host(n).file(marker).exists for n in lab.nodes)
+    assert set(haproxy_states().values()) == {'UP'}, haproxy_states()
+    pulls = client.check_output('cat /var/tmp/pulls').split()
+    figures = 'rollback (1.5, bad run + repairing run): %d pulls through the LB, %d failed' % (len(pulls), pulls.count('failed'))
+    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
+        handle.write(figures + '\n')
+    assert pulls and pulls.count('failed') == 0, figures
+    client.run('docker rmi %s', image)
+    assert_matrix_ok(lab)
