@@ -405,3 +405,15 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     assert pulls and pulls.count('failed') == 0, figures
     client.run('docker rmi %s', image)
     assert_matrix_ok(lab)
+
+
+# -- a wrong credential stops site.yml in preflight (from every node, Harbor 1.5: MariaDB) --------------------
+
+@pytest.mark.parametrize('variable, value, expected', [
+    ('harbor_redis_password', 'Wrong-redis-pw:#1', ': Redis refused the password in harbor_redis_password'),
+    ('harbor_database_password', 'Wrong-db-pw:#1', ': MySQL/MariaDB refused the password in harbor_database_password'),
+])
+def test_a_wrong_credential_stops_site_yml_in_preflight_naming_variable_and_node(lab, variable, value, expected):
+    """The credentials are tried from every node before anything changes (role preflight, module service_login):
+    the Harbor user's MariaDB login (nodes that run Harbor already) and Redis AUTH + SELECT of each index."""
+    assert_site_stops_before_any_change(lab, {variable: value}, lab.nodes[0] + expected)
