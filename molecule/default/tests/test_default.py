@@ -24,6 +24,7 @@ from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_verify_playbook_passes_from_controller_and_clients)
 from shared_checks import (
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
+    haproxy_states, lb_steps, push_image,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
 from lab import recap
 
@@ -223,15 +224,9 @@ def test_a_node_whose_registry_credential_differs_fails_pushes_and_site_yml_repa
 
 
 def push_through_the_lb(lab, repository):
-    """Imports a one-file image on the first client, logs in through the LB and pushes it; returns (client, image)."""
-    client = lab.host(lab.clients[0])
-    name = lab.vars['harbor_hostname']
-    tag = uuid.uuid4().hex[:8]
-    image = '%s/library/%s:%s' % (name, repository, tag)
-    client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
-    assert client.run('echo %s | docker login -u admin --password-stdin %s', lab.vars['harbor_admin_password'], name).rc == 0
-    assert client.run('docker push %s', image).rc == 0
-    return client, image
+    """Pushes a one-file image through the LB (shared_checks.push_image); returns (client, image)."""
+    client, tag, dummy = push_image(lab, repository)
+    return client, '%s/library/%s:%s' % (lab.vars['harbor_hostname'], repository, tag)
 
 
 def served_certificate_fingerprint(address, port=443):
@@ -348,15 +343,6 @@ def test_check_mode_with_diff_reports_nothing_to_change_and_leaks_no_secret(lab)
 
 # -- a changed setting rolls through the nodes -----------------------------------------------------------
 
-def haproxy_states(lab):
-    """{server: status} of the Harbor backend, read from HAProxy's admin socket on the load balancer."""
-    script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
-              "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())")
-    out = lab.host(lab.vars['__groups']['harbor_lb'][0]).check_output('python3 -c %s', script)
-    rows = [line.split(',') for line in out.splitlines() if line and not line.startswith('#')]
-    return {row[1]: row[17] for row in rows if row[0] == 'harbor_nodes' and row[1] not in ('BACKEND', 'FRONTEND')}
-
-
 def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_while_pulls_keep_working(lab):
     """What a changed harbor.yml setting causes: prepare must run again on every serving node (here: the record of
     the last prepare is gone, so the role cannot tell it ran for this harbor.yml). Every node is rendered at once;
@@ -382,8 +368,7 @@ def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_w
     assert all(after[n] != before[n] for n in lab.nodes), 'not every node restarted'
     assert all(lab.host(n).file(stamp).exists for n in lab.nodes), 'prepare did not run on every node'
     # The load balancer steps, in order: each node drained then enabled before the next one is touched.
-    steps = re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
-                       r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
+    steps = lb_steps(out)
     assert steps == [n for pair in zip(lab.nodes, lab.nodes) for n in pair], steps  # drained, enabled; node by node
     # One at a time: the nodes' core containers started in that order, each after the previous one.
     assert sorted(lab.nodes, key=lambda n: after[n]) == list(lab.nodes), after

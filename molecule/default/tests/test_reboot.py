@@ -4,14 +4,13 @@ one-node reboot is a shared check (tests/lab/verify/shared_checks.py), run in bo
 
 import base64
 import json
-import re
 import time
 
 # The one-node reboot is shared with the legacy scenario; imported so that pytest collects it here.
 from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_rebooted_node_starts_harbor_by_itself_and_serves_what_was_pushed_while_it_was_down)
 from shared_checks import (
-    answers_ping, cluster_green, lab_containers, pull_digest, pulls_through_the_lb, push_image, record_figure,
+    answers_ping, cluster_green, lab_containers, lb_steps, pull_digest, pulls_through_the_lb, push_image, record_figure,
     seconds_until)
 from lab import recap
 
@@ -103,8 +102,7 @@ def test_a_daemon_json_change_that_restarts_the_engine_keeps_harbor_running(lab)
     assert all(c['changed'] > 0 for c in recap(out).values()), recap(out)
     assert all(lab.host(n).check_output(engine_started) != engines[n] for n in lab.nodes), 'dockerd did not restart'
     # Each engine restarted in the rolling restart play, its node drained from HAProxy before and enabled after.
-    steps = re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
-                       r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
+    steps = lb_steps(out)
     assert steps == [n for pair in zip(lab.nodes, lab.nodes) for n in pair], steps
     after = {n: harbor_containers(lab, n) for n in lab.nodes}
     assert after == before, 'Harbor containers restarted with the engine'

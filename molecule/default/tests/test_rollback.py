@@ -5,41 +5,14 @@ Disruptive: it restores the lab before it finishes (a normal site.yml run puts t
 
 import json
 import os
-import re
 import time
 import uuid
 
-from shared_checks import assert_matrix_ok, sha256_on
+from shared_checks import assert_matrix_ok, changed_tasks, haproxy_states, lb_steps, sha256_on
 from lab import recap
 
 # The containers whose start times tell whether a node restarted.
 CONTAINERS = 'harbor-core harbor-portal harbor-jobservice registry registryctl nginx'
-
-
-def haproxy_states(lab):
-    """{server: status} of the Harbor backend, read from HAProxy's admin socket on the load balancer."""
-    script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
-              "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())")
-    out = lab.host(lab.vars['__groups']['harbor_lb'][0]).check_output('python3 -c %s', script)
-    rows = [line.split(',') for line in out.splitlines() if line and not line.startswith('#')]
-    return {row[1]: row[17] for row in rows if row[0] == 'harbor_nodes' and row[1] not in ('BACKEND', 'FRONTEND')}
-
-
-def lb_steps(out):
-    """Nodes whose server state was set on the load balancer, in the order of the play's output (drained, enabled, ...)."""
-    return re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
-                      r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
-
-
-def changed_tasks(out, host):
-    """Names of the tasks that reported a change on host."""
-    tasks, task = set(), None
-    for line in out.splitlines():
-        if line.startswith('TASK [') or line.startswith('RUNNING HANDLER ['):
-            task = line.split('[', 1)[1].rsplit(']', 1)[0]
-        elif line.startswith('changed: [%s]' % host) or line.startswith('changed: [%s ->' % host):
-            tasks.add(task)
-    return tasks
 
 
 def started(lab, node):

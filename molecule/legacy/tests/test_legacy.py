@@ -24,7 +24,7 @@ from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
 from shared_checks import (
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_share_mounts_never_create_their_source,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on,
-    sha256_on, storage_mount)
+    changed_tasks, haproxy_states, lb_steps, sha256_on, storage_mount)
 from lab import env_file, recap
 
 # env file (under common/config/) -> key -> key set file (secrets/<name>)
@@ -318,28 +318,6 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     marker = (lab.vars['harbor_install_dir'] or '/opt/harbor') + '/restart-pending'
     started = "docker inspect -f '{{.Name}} {{.State.StartedAt}}' harbor-adminserver harbor-ui harbor-jobservice registry nginx"
 
-    def haproxy_states():
-        script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
-                  "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())")
-        out = lab.host(lab.vars['__groups']['harbor_lb'][0]).check_output('python3 -c %s', script)
-        rows = [line.split(',') for line in out.splitlines() if line and not line.startswith('#')]
-        return {row[1]: row[17] for row in rows if row[0] == 'harbor_nodes' and row[1] not in ('BACKEND', 'FRONTEND')}
-
-    def changed_tasks(out, host):
-        """Names of the tasks that reported a change on host."""
-        tasks, task = set(), None
-        for line in out.splitlines():
-            if line.startswith('TASK [') or line.startswith('RUNNING HANDLER ['):
-                task = line.split('[', 1)[1].rsplit(']', 1)[0]
-            elif line.startswith('changed: [%s]' % host) or line.startswith('changed: [%s ->' % host):
-                tasks.add(task)
-        return tasks
-
-    def lb_steps(out):
-        """Nodes whose server state was set on the load balancer, in order (drained, enabled, ...)."""
-        return re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
-                          r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
-
     tag = uuid.uuid4().hex[:8]
     image = '%s/library/rollback:%s' % (name, tag)
     client.check_output("printf %%s %s > /var/tmp/payload && tar -C /var/tmp -c payload | docker import - %s", tag, image)
@@ -356,9 +334,9 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
         rolled_back = {n: lab.host(n).check_output(started) for n in lab.nodes}
         # Right after its enable a server shows 'UP 1/2' until its next check passes (inter 1 s).
         deadline = time.time() + 15
-        while set(haproxy_states().values()) != {'UP'} and time.time() < deadline:
+        while set(haproxy_states(lab).values()) != {'UP'} and time.time() < deadline:
             time.sleep(1)
-        states_after_rollback = haproxy_states()
+        states_after_rollback = haproxy_states(lab)
         hashes_after_rollback = {n: [sha256_on(lab, n, path) for path in record] for n in lab.nodes}
         markers_after_rollback = {n: lab.host(n).file(marker).exists for n in lab.nodes}
         rc_repair, out_repair = lab.playbook('site', '--tags', 'harbor')
@@ -397,7 +375,7 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     assert repaired[first] == rolled_back[first] and all(repaired[n] != starts[n] for n in others), repaired
     assert {n: [sha256_on(lab, n, path) for path in record] for n in lab.nodes} == before
     assert not any(lab.host(n).file(marker).exists for n in lab.nodes)
-    assert set(haproxy_states().values()) == {'UP'}, haproxy_states()
+    assert set(haproxy_states(lab).values()) == {'UP'}, haproxy_states(lab)
     pulls = client.check_output('cat /var/tmp/pulls').split()
     figures = 'rollback (1.5, bad run + repairing run): %d pulls through the LB, %d failed' % (len(pulls), pulls.count('failed'))
     with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:

@@ -101,6 +101,32 @@ def assert_share_mounts_never_create_their_source(lab, services):
     assert marker and marker['bind']['create_host_path'] is False and marker.get('read_only'), services['proxy']['volumes']
 
 
+def haproxy_states(lab):
+    """{server: status} of the Harbor backend, read from HAProxy's admin socket on the load balancer."""
+    script = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
+              "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())")
+    out = lab.host(lab.vars['__groups']['harbor_lb'][0]).check_output('python3 -c %s', script)
+    rows = [line.split(',') for line in out.splitlines() if line and not line.startswith('#')]
+    return {row[1]: row[17] for row in rows if row[0] == 'harbor_nodes' and row[1] not in ('BACKEND', 'FRONTEND')}
+
+
+def lb_steps(out):
+    """Nodes whose server state was set on the load balancer, in the order of the play's output (drained, enabled, ...)."""
+    return re.findall(r"TASK \[registryops\.harbor_ha\.loadbalancer : Set this node's server state on each load balancer\]"
+                      r"[^\n]*\n(?:[^\n]*\n)*?changed: \[([\w-]+) -> ", out)
+
+
+def changed_tasks(out, host):
+    """Names of the tasks that reported a change on host."""
+    tasks, task = set(), None
+    for line in out.splitlines():
+        if line.startswith('TASK [') or line.startswith('RUNNING HANDLER ['):
+            task = line.split('[', 1)[1].rsplit(']', 1)[0]
+        elif line.startswith('changed: [%s]' % host) or line.startswith('changed: [%s ->' % host):
+            tasks.add(task)
+    return tasks
+
+
 def push_image(lab, repository):
     """Imports a one-file image on the first client, logs in through the LB and pushes it there.
     Returns (client host, tag, digest); the image is <harbor_hostname>/library/<repository>:<tag>."""
