@@ -81,6 +81,18 @@ def open_connection(host, port, timeout, what):
                            % (what, target, getattr(exc, 'strerror', None) or exc))
 
 
+def tcp_probe(host, port, timeout, name=None):
+    """A TCP connect only (no login): whether the host reaches the address at all, and why not."""
+    what = name or 'the service'
+    target = join_host_port(host, port)
+    try:
+        open_connection(host, port, timeout, what).close()
+    except LoginFailure as failure:
+        return dict(name=name, host=host, port=int(port), target=target, ok=False, cause=failure.cause, msg=failure.message)
+    return dict(name=name, host=host, port=int(port), target=target, ok=True, cause=None,
+                msg='%s at %s accepts TCP connections' % (what, target))
+
+
 class Wire(object):
     """Exact reads from a socket, with failures that name the step and the service."""
 

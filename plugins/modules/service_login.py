@@ -102,6 +102,16 @@ options:
         description: The C(ceph) CLI, by name (looked up in C(PATH)) or path. Without it the check is skipped.
         type: str
         default: ceph
+  tcp:
+    description:
+      - Addresses to reach with a TCP connect only, no login (a service whose credentials cannot be proven yet, a Ceph
+        monitor on a host without the C(ceph) CLI). Probed concurrently with the logins.
+    type: list
+    elements: dict
+    suboptions:
+      host: {description: Host name or address., type: str, required: true}
+      port: {description: TCP port., type: int, required: true}
+      name: {description: What listens there, for the message., type: str}
   timeout:
     description: Seconds each connection and each answer may take (the Ceph command gets 20 s more in all).
     type: float
@@ -251,8 +261,23 @@ ceph:
     code: "13"
     client: client.harbor
     msg: "Ceph (monitors 10.0.0.1:6789) as client.harbor: the monitors refused the key: ... RADOS permission denied (error connecting to the cluster)"
+tcp:
+  description: One result per O(tcp) address, in order; C(ok) false with C(cause=unreachable) and the reason when no connection was made.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: the external Redis, host: redis.example.com, port: 6379, target: "redis.example.com:6379", ok: true, cause: null,
+       msg: "the external Redis at redis.example.com:6379 accepts TCP connections"}
+time:
+  description:
+    - The host's clock (seconds since the epoch) when the module started, so that a caller can compare it with its own
+      clock without another round trip.
+  returned: always
+  type: float
+  sample: 1796389200.123
 failed_checks:
-  description: Names of the logins that failed (not counting O(ignore)d causes and skipped checks).
+  description: Names of the logins that failed (not counting O(ignore)d causes and skipped checks), and V(tcp) when an O(tcp) address could not be reached.
   returned: always
   type: list
   elements: str
@@ -263,11 +288,12 @@ msg:
   type: str
 '''
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.registryops.harbor_ha.plugins.module_utils._service_login import (
-    ceph_login, mysql_login, postgresql_login, redis_login, result,
+    ceph_login, mysql_login, postgresql_login, redis_login, result, tcp_probe,
 )
 
 SERVICES = ('redis', 'postgresql', 'mysql', 'ceph')
@@ -301,11 +327,15 @@ def run_checks(module):
         else:
             jobs['ceph'] = (ceph_login, (executable, cfg['monitors'], cfg['name'], cfg['key']),
                             dict(command=cfg['command'], timeout=timeout))
+    tcp = params['tcp'] or []
+    for index, cfg in enumerate(tcp):
+        jobs[('tcp', index)] = (tcp_probe, (cfg['host'], cfg['port'], timeout), dict(name=cfg['name']))
     if jobs:
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = dict((name, pool.submit(func, *args, **kwargs)) for name, (func, args, kwargs) in jobs.items())
             for name, future in futures.items():
                 results[name] = future.result()
+    results['tcp'] = [results.pop(('tcp', index)) for index in range(len(tcp))]
     return results
 
 
@@ -341,26 +371,34 @@ def main():
                 command=dict(type='list', elements='str', default=['mon', 'stat']),
                 executable=dict(type='str', default='ceph'),
             )),
+            tcp=dict(type='list', elements='dict', options=dict(
+                host=dict(type='str', required=True),
+                port=dict(type='int', required=True),
+                name=dict(type='str'),
+            )),
             timeout=dict(type='float', default=5),
             fail_on_error=dict(type='bool', default=True),
             ignore=dict(type='list', elements='str', default=[]),
         ),
-        required_one_of=[SERVICES],
+        required_one_of=[SERVICES + ('tcp',)],
         supports_check_mode=True,
     )
     if module.params['timeout'] <= 0:
         module.fail_json(msg='timeout must be more than 0 seconds, got %s' % module.params['timeout'])
     if module.params['ceph'] and not module.params['ceph']['monitors']:
         module.fail_json(msg='ceph.monitors must list at least one monitor')
+    started = time.time()
     results = run_checks(module)
     ignored = set(module.params['ignore'])
     failed = [name for name in SERVICES if name in results
               and not results[name]['ok'] and not results[name]['skipped'] and results[name]['cause'] not in ignored]
     output = dict(results)
-    output.update(changed=False, failed_checks=failed,
-                  msg='; '.join(results[name]['msg'] for name in SERVICES if name in results))
-    if failed and module.params['fail_on_error']:
-        output['msg'] = '; '.join(results[name]['msg'] for name in failed)
+    unreachable = [probe['msg'] for probe in results['tcp'] if not probe['ok']]
+    output.update(changed=False, failed_checks=failed + (['tcp'] if unreachable else []), time=started,
+                  msg='; '.join([results[name]['msg'] for name in SERVICES if name in results]
+                                + [probe['msg'] for probe in results['tcp']]))
+    if output['failed_checks'] and module.params['fail_on_error']:
+        output['msg'] = '; '.join([results[name]['msg'] for name in failed] + unreachable)
         module.fail_json(**output)
     module.exit_json(**output)
 

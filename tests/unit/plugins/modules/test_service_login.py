@@ -318,6 +318,24 @@ def test_module_skips_ceph_without_the_cli_and_ignores_causes(tmp_path):
     assert res['mysql']['cause'] == 'unsupported'
 
 
+def test_module_probes_tcp_addresses_and_reports_the_hosts_clock(tmp_path):
+    closed = closed_port()
+    with FakeRedis(password=PASSWORD) as redis:
+        before = time.time()
+        reached = run_module(tmp_path, tcp=[{'host': '127.0.0.1', 'port': redis.port, 'name': 'the external Redis'}], timeout=2)
+        after = time.time()
+        refused = run_module(tmp_path, tcp=[{'host': '127.0.0.1', 'port': redis.port, 'name': 'the external Redis'},
+                                            {'host': '127.0.0.1', 'port': closed, 'name': 'the external database'}],
+                             timeout=1, fail_on_error=False)
+        failed = run_module(tmp_path, tcp=[{'host': '127.0.0.1', 'port': closed, 'name': 'the external database'}], timeout=1)
+    assert not reached.get('failed') and reached['failed_checks'] == [] and reached['tcp'][0]['ok'], reached
+    assert before <= reached['time'] <= after, reached
+    assert [probe['ok'] for probe in refused['tcp']] == [True, False] and refused['failed_checks'] == ['tcp'], refused
+    assert refused['tcp'][1]['cause'] == 'unreachable' and '127.0.0.1:%d' % closed in refused['tcp'][1]['msg'], refused
+    assert 'the external database' in refused['tcp'][1]['msg'], refused
+    assert failed['failed'] and 'the external database' in failed['msg'], failed
+
+
 def test_module_needs_something_to_check(tmp_path):
     res = run_module(tmp_path)
     assert res['failed'] and 'one of the following is required' in res['msg'], res
