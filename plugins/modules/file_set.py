@@ -58,7 +58,7 @@ EXAMPLES = r'''
       - {path: /data/secret/core, owner: "10000", group: "10000", mode: "0700"}
     files:
       - dest: /data/secret/core/private_key.pem
-        content: "{{ lookup('ansible.builtin.file', keyset_dir ~ '/token/private_key.pem', rstrip=false) }}"
+        content: "{{ lookup('ansible.builtin.file', harbor_keyset.paths.token_key, rstrip=false) }}"
         owner: "10000"
         group: "10000"
         mode: "0600"
