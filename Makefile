@@ -20,6 +20,7 @@ help:
 	@echo "make lab-down   remove the lab"
 	@echo "make test       every test (lint, sanity, unit, functional, molecule)"
 	@echo "make bench      benchmark figures (login_matrix timing)"
+	@echo "make bench-site site.yml figures for 1, 3 and 5 Harbor nodes on the bench lab (BENCH_ARGS=--keep, --sizes 3)"
 
 bootstrap:
 	hack/bootstrap.sh
@@ -73,7 +74,10 @@ lab-down: bootstrap collection-link
 bench: bootstrap collection-link
 	PYTHONPATH=$(COLL_ROOT) $(BIN)/python tests/bench/login_matrix_bench.py
 
-# site.yml figures on the lab: first converge, no-op re-run, failed pulls during a rolling re-run.
+# site.yml figures for 1, 3 and 5 Harbor nodes on the bench lab (molecule scenario bench, created and prepared when
+# not running, destroyed at the end): per size, fresh nodes, a first converge, a no-op re-run (its changed count) and a
+# re-run with one setting changed (rolling restart; ok/failed pulls through the LB), each whole and the Harbor plays;
+# then no-op(5)/no-op(3) and first(5)/first(1). BENCH_ARGS="--sizes 3 --keep": fewer sizes, leave the lab up.
 bench-site: bootstrap collection-link
 	hack/lab-images.sh
 	$(BIN)/python tests/bench/site_bench.py $(BENCH_ARGS)

@@ -18,6 +18,7 @@ EXAMPLE = os.path.join(ROOT, 'inventories', 'example', 'group_vars', 'all')
 LABS = {
     'default': os.path.join(ROOT, 'tests', 'lab', 'group_vars', 'all'),
     'legacy': os.path.join(ROOT, 'tests', 'lab', 'legacy', 'group_vars', 'all'),
+    'bench': os.path.join(ROOT, 'tests', 'lab', 'bench', 'group_vars', 'all'),
 }
 COMMENTED_KEY = re.compile(r'^#\s*([a-z_][a-z0-9_]*):(\s|$)')
 
