@@ -111,7 +111,7 @@ options:
     suboptions:
       host: {description: Host name or address., type: str, required: true}
       port: {description: TCP port., type: int, required: true}
-      name: {description: What listens there, for the message., type: str}
+      name: {description: "What listens there, for the message.", type: str}
   timeout:
     description: Seconds each connection and each answer may take (the Ceph command gets 20 s more in all).
     type: float
