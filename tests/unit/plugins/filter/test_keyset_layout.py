@@ -14,40 +14,29 @@ from ansible_collections.registryops.harbor_ha.plugins.filter.keyset_layout impo
 
 KEYSET = '/srv/harbor/keyset'
 
-COMMON = {
-    'token/private_key.pem': '0600',
-    'token/root.crt': '0644',
-    'secrets/secretkey': '0600',
-    'secrets/csrf_key': '0600',
-    'secrets/core_secret': '0600',
-    'secrets/jobservice_secret': '0600',
-    'secrets/registry_credential_password': '0600',
-    'secrets/registry_http_secret': '0600',
-    'secrets/robot_scanner_prefix': '0600',
-    'secrets/registry_htpasswd': '0600',
+# The expected layout, written out: (name, path under the key set, mode).
+COMMON_FILES = [
+    ('token_key', 'token/private_key.pem', '0600'),
+    ('token_cert', 'token/root.crt', '0644'),
+    ('secretkey', 'secrets/secretkey', '0600'),
+    ('csrf_key', 'secrets/csrf_key', '0600'),
+    ('core_secret', 'secrets/core_secret', '0600'),
+    ('jobservice_secret', 'secrets/jobservice_secret', '0600'),
+    ('registry_credential_password', 'secrets/registry_credential_password', '0600'),
+    ('registry_http_secret', 'secrets/registry_http_secret', '0600'),
+    ('robot_scanner_prefix', 'secrets/robot_scanner_prefix', '0600'),
+    ('registry_htpasswd', 'secrets/registry_htpasswd', '0600'),
+]
+TLS_FILES = {
+    'self_signed': [('tls_ca_key', 'tls/ca.key', '0600'), ('tls_ca', 'tls/ca.crt', '0644'),
+                    ('tls_key', 'tls/server.key', '0600'), ('tls_cert', 'tls/server.crt', '0644')],
+    'provided': [('tls_ca', 'tls/ca.crt', '0644'), ('tls_key', 'tls/server.key', '0600'), ('tls_cert', 'tls/server.crt', '0644')],
+    'none': [],
 }
-TLS = {
-    'self_signed': {'tls/ca.key': '0600', 'tls/ca.crt': '0644', 'tls/server.key': '0600', 'tls/server.crt': '0644'},
-    'provided': {'tls/ca.crt': '0644', 'tls/server.key': '0600', 'tls/server.crt': '0644'},
-    'none': {},
-}
-COMMON_PATHS = {
-    'token_key': 'token/private_key.pem',
-    'token_cert': 'token/root.crt',
-    'secretkey': 'secrets/secretkey',
-    'csrf_key': 'secrets/csrf_key',
-    'core_secret': 'secrets/core_secret',
-    'jobservice_secret': 'secrets/jobservice_secret',
-    'registry_credential_password': 'secrets/registry_credential_password',
-    'registry_http_secret': 'secrets/registry_http_secret',
-    'robot_scanner_prefix': 'secrets/robot_scanner_prefix',
-    'registry_htpasswd': 'secrets/registry_htpasswd',
-}
-TLS_PATHS = {
-    'self_signed': {'tls_ca_key': 'tls/ca.key', 'tls_ca': 'tls/ca.crt', 'tls_key': 'tls/server.key', 'tls_cert': 'tls/server.crt'},
-    'provided': {'tls_ca': 'tls/ca.crt', 'tls_key': 'tls/server.key', 'tls_cert': 'tls/server.crt'},
-    'none': {},
-}
+COMMON = dict((relative, mode) for dummy, relative, mode in COMMON_FILES)
+TLS = dict((tls, dict((relative, mode) for dummy, relative, mode in files)) for tls, files in TLS_FILES.items())
+COMMON_PATHS = dict((name, relative) for name, relative, dummy in COMMON_FILES)
+TLS_PATHS = dict((tls, dict((name, relative) for name, relative, dummy in files)) for tls, files in TLS_FILES.items())
 
 
 def test_filter_is_registered_under_its_name():
