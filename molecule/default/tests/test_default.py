@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_file_written_on_the_first_node_is_read_on_the_last, test_fstab_has_the_cephfs_line_and_the_share_is_really_mounted,
     test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor, test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node,
-    test_verify_playbook_passes_from_controller_and_clients)
+    test_verify_playbook_passes_from_controller_and_clients, test_the_audit_of_a_converged_cluster_is_clean_and_changes_nothing)
 from shared_checks import (
+    answers_ping, audit_findings, seconds_until,
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
     haproxy_states, lb_steps, push_image,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
@@ -148,6 +149,45 @@ def converge_node(lab, node):
     rc, out = lab.playbook('site', '--limit', node + ',localhost', '--tags', 'harbor')
     assert rc == 0, out[-3000:]
     return out
+
+
+def test_the_audit_names_each_node_and_item_that_drifted_and_is_clean_again_once_repaired(lab):
+    """Drift injected on three nodes at once: a shared secret (harbor2's core/env), the token key (harbor3's, on
+    disk), the compose file and the running version (harbor1: core recreated from the same image under another
+    tag). playbooks/audit.yml fails naming exactly these, changes nothing; once put back it is clean (in check mode)."""
+    first, second, third = lab.nodes[:3]
+    config = lab.installer_dir() + '/common/config'
+    compose_path = lab.installer_dir() + '/docker-compose.yml'
+    token_key = data_volume(lab) + '/secret/core/private_key.pem'
+    version = lab.vars['harbor_version']
+    image = lab.compose_file(first)['services']['core']['image']
+    drifted_image = image.replace(':v' + version, ':v%s-drift' % version)
+    saved = {}
+    for host, path in ((second, config + '/core/env'), (third, token_key), (first, compose_path)):
+        saved[(host, path)] = lab.host(host).check_output('base64 -w0 %s', path)
+    try:
+        lab.host(second).check_output("sed -i 's/^CORE_SECRET=.*/CORE_SECRET=drifted-by-test/' %s", config + '/core/env')
+        key_pem, dummy = make_foreign_token_pair()
+        lab.host(third).check_output("printf '%%s' %s > %s", key_pem, token_key)
+        lab.host(first).check_output('docker tag %s %s', image, drifted_image)
+        lab.host(first).check_output("sed -i 's|image: %s$|image: %s|' %s", image, drifted_image, compose_path)
+        assert lab.compose(first, 'up -d core').rc == 0
+        assert seconds_until(lambda: answers_ping(lab, lab.address(first)), 120) is not None, 'core did not come back'
+        rc, out = lab.playbook('audit.yml')
+        assert rc != 0, out[-4000:]
+        assert all(c['changed'] == 0 for c in recap(out).values()), recap(out)
+        found = audit_findings(out)
+        assert found == {(second, 'core/env CORE_SECRET'), (third, 'token_key'), (first, 'docker-compose.yml'),
+                         (first, 'harbor version (core image)')}, out[-5000:]
+        assert re.search(r'"token_key +\| (\w{12}) +\| \1 +\| \1 +\| ! \w{12}', out), 'the table does not mark the key'
+    finally:
+        for (host, path), content in saved.items():
+            lab.host(host).check_output('echo %s | base64 -d > %s', content, path)
+        lab.compose(first, 'up -d core')
+        lab.host(first).run('docker rmi %s', drifted_image)
+    assert seconds_until(lambda: answers_ping(lab, lab.address(first)), 120) is not None
+    rc, out = lab.playbook('audit.yml', '--check')
+    assert rc == 0, out[-4000:]
 
 
 def test_secrets_are_restored_after_prepare_ran_again(lab):

@@ -256,6 +256,25 @@ def test_verify_playbook_passes_from_controller_and_clients(lab):
     assert all(c['failed'] == 0 and c['changed'] == 0 for c in counts.values()), counts
 
 
+def audit_findings(out):
+    """(node, item) of every difference the audit's failure names ("<node>: <item> is <value>, ...")."""
+    return set(re.findall(r'"([\w.-]+): (.+?) is [^"]*?, (?:expected |\d+ other node|and no value)', out))
+
+
+def test_the_audit_of_a_converged_cluster_is_clean_and_changes_nothing(lab):
+    """playbooks/audit.yml: one table with a column per node, every item the same everywhere, changed=0."""
+    rc, out = lab.playbook('audit.yml')
+    assert rc == 0, out[-4000:]
+    counts = recap(out)
+    assert counts and all(c['failed'] == 0 and c['changed'] == 0 for c in counts.values()), counts
+    header = re.search(r'"item +\| expected +\| (.*?)"', out)
+    assert header, out[-4000:]
+    assert [c.strip() for c in header.group(1).split('|')] == lab.nodes
+    for item in ('harbor version (core image)', 'token_key', 'secretkey', 'docker-compose.yml', 'registry share (mount)',
+                 'docker engine version', 'login: its tokens accepted by', 'registry/config.yml http.secret'):
+        assert re.search(r'"%s +\| ' % re.escape(item), out), 'the audit table has no row %r' % item
+
+
 def test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node(lab):
     client = lab.clients[0]
     name = lab.vars['harbor_hostname']
