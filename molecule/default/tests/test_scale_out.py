@@ -1,0 +1,71 @@
+"""Scale-out (playbooks/scale_out.yml, issue 11 item 1), Harbor 2.x lab (molecule scenario default).
+
+harbor4 is created with the lab but belongs to no group the collection reads (lab_spare_nodes). The test adds it to
+harbor_nodes the way an operator does, with a second inventory source, and runs the one documented command. Last
+test of the scenario (the file sorts last): afterwards the lab has four nodes behind its load balancer and molecule's
+own inventory still names three.
+"""
+
+import json
+import re
+import time
+
+import requests
+
+from shared_checks import pulls_through_the_lb, push_image, record_figure
+from lab import recap
+
+NEW = 'harbor4'
+# The containers whose start times tell whether a node restarted.
+CONTAINERS = 'harbor-core harbor-portal harbor-jobservice registry registryctl nginx'
+
+
+def started(lab, node):
+    return lab.host(node).check_output("docker inspect -f '{{.Name}} {{.State.StartedAt}}' %s" % CONTAINERS)
+
+
+def manifest_digest(lab, address, repository, tag):
+    """The digest a node serves for library/<repository>:<tag>, asked with a token the node itself issued."""
+    auth = ('admin', lab.vars['harbor_admin_password'])
+    verify = lab.keyset_path('tls/ca.crt') if lab.vars['harbor_tls_mode'] != 'none' else False
+    scheme = 'https' if verify else 'http'
+    headers = {'Host': lab.vars['harbor_hostname']}
+    token = requests.get('%s://%s/service/token' % (scheme, address), auth=auth, headers=headers, verify=verify, timeout=10,
+                         params={'service': 'harbor-registry', 'scope': 'repository:library/%s:pull' % repository}).json()
+    reply = requests.get('%s://%s/v2/library/%s/manifests/%s' % (scheme, address, repository, tag), verify=verify, timeout=10,
+                         headers=dict(headers, Authorization='Bearer ' + token['token'],
+                                      Accept='application/vnd.docker.distribution.manifest.v2+json'))
+    return reply.headers.get('Docker-Content-Digest')
+
+
+def test_a_new_node_joins_with_the_key_set_while_no_serving_node_restarts_and_pulls_keep_working(lab, tmp_path):
+    extra = tmp_path / 'scale-out.yml'
+    extra.write_text(json.dumps({'harbor_nodes': {'hosts': {NEW: {}}}}))
+    dummy, tag, digest = push_image(lab, 'scaleout')
+    before = {node: started(lab, node) for node in lab.nodes}
+    start = time.time()
+    with pulls_through_the_lb(lab, 'scaleout-pulls') as pulls:
+        rc, out = lab.playbook('scale_out.yml', '-i', str(extra))
+    seconds = round(time.time() - start)
+    assert rc == 0, out[-5000:]
+    assert 'New: %s. Serving: %s.' % (NEW, ', '.join(lab.nodes)) in out, out[-5000:]
+    assert 'Serving nodes restarted: none. New nodes: %s.' % NEW in out, out[-3000:]
+    assert {node: started(lab, node) for node in lab.nodes} == before, 'a serving node restarted'
+    assert pulls['ok'] > 0 and pulls['failed'] == 0, pulls
+    # The new node holds the cluster's key set: every pair of the 4 x 4 matrix logs in, the LB has 4 backends, and the
+    # new node serves what was pushed before it existed.
+    nodes = lab.nodes + [NEW]
+    address = lab.vars['__hostvars'][NEW]['harbor_node_address']
+    scheme = 'https' if lab.vars['harbor_tls_mode'] != 'none' else 'http'
+    matrix = lab.login_matrix(nodes=[{'name': n, 'url': '%s://%s' % (scheme, lab.vars['__hostvars'][n]['harbor_node_address'])}
+                                     for n in nodes])
+    assert len(matrix['matrix']) == 16 and not matrix['failed_pairs'], matrix['failed_pairs']
+    assert manifest_digest(lab, address, 'scaleout', tag) == digest
+    lb_config = lab.host(lab.vars['__groups']['harbor_lb'][0]).file('/etc/haproxy/haproxy.cfg').content_string
+    assert re.search(r'^\s*server %s %s:' % (NEW, re.escape(address)), lb_config, re.M), lb_config
+    # Run again: nothing left to do.
+    rc, again = lab.playbook('scale_out.yml', '-i', str(extra))
+    assert rc == 0, again[-5000:]
+    assert all(c['changed'] == 0 for c in recap(again).values()), recap(again)
+    record_figure(lab, 'scale-out from %d to %d nodes (playbooks/scale_out.yml): %d s, pulls through the LB meanwhile: '
+                       '%d ok, %d failed' % (len(lab.nodes), len(nodes), seconds, pulls['ok'], pulls['failed']))
