@@ -20,7 +20,7 @@ from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_a_lost_key_set_is_not_replaced_on_nodes_that_run_harbor, test_client_pushes_through_the_lb_and_pulls_the_same_digest_from_each_node,
     test_verify_playbook_passes_from_controller_and_clients,
     test_a_rebooted_node_starts_harbor_by_itself_and_serves_what_was_pushed_while_it_was_down,
-    test_the_audit_of_a_converged_cluster_is_clean_and_changes_nothing)
+    test_the_audit_of_a_converged_cluster_is_clean_and_changes_nothing, test_a_backup_restores_a_dropped_database_and_every_image_pulls_with_its_digest)
 from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
 from shared_checks import (
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_share_mounts_never_create_their_source,

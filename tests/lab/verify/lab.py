@@ -31,7 +31,7 @@ class Lab(object):
         out = subprocess.run([str(REPO / '.venv/bin/ansible-inventory'), '-i', self.inventory, '--list'],
                              check=True, capture_output=True, text=True, cwd=str(REPO)).stdout
         data = json.loads(out)
-        groups = {g: data.get(g, {}).get('hosts', []) for g in ('harbor_nodes', 'harbor_lb', 'registry_clients')}
+        groups = {g: data.get(g, {}).get('hosts', []) for g in ('harbor_nodes', 'harbor_lb', 'registry_clients', 'lab_services')}
         result = self.resolve(groups['harbor_nodes'][0], [
             'harbor_version', 'harbor_hostname', 'harbor_admin_password', 'harbor_keyset_dir', 'harbor_tls_mode',
             'harbor_install_dir', 'harbor_data_volume', 'harbor_storage_path', 'harbor_ceph_mount_point',
