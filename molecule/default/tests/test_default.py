@@ -384,6 +384,31 @@ def test_check_mode_with_diff_reports_nothing_to_change_and_leaks_no_secret(lab)
 
 # -- a changed setting rolls through the nodes -----------------------------------------------------------
 
+def test_a_node_a_failed_run_left_drained_is_put_back_by_the_next_run(lab, tmp_path):
+    """The restart play drains a node, then the run fails (here: a play that only drains it, as a run that stopped
+    after the drain would). The node stays in maintenance with the drain's marker on the load balancer; the next run
+    of the loadbalancer play puts it back once it is healthy, and forgets the marker."""
+    node = lab.nodes[1]
+    lb = lab.host(lab.vars['__groups']['harbor_lb'][0])
+    drain = tmp_path / 'drain-only.yml'
+    drain.write_text(json.dumps([{
+        'name': 'Take one node out, as the restart play does before a restart', 'hosts': node, 'gather_facts': False,
+        'tasks': [{'name': 'Drain it', 'ansible.builtin.include_role': {'name': 'registryops.harbor_ha.loadbalancer',
+                                                                         'tasks_from': 'backend_state.yml'},
+                   'vars': {'loadbalancer_backend_server': node, 'loadbalancer_backend_state': 'drained'}}]}]))
+    rc, out = lab.playbook(str(drain))
+    assert rc == 0, out[-3000:]
+    assert haproxy_states(lab)[node] == 'MAINT'
+    assert lb.file('/var/lib/harbor-ha/drained/' + node).exists
+    rc, out = lab.playbook('site', '--tags', 'loadbalancer')
+    assert rc == 0, out[-3000:]
+    assert 'Put each healthy one back into the load balancer' in out and 'changed: [lb] => (item=%s)' % node in out, out[-3000:]
+    assert haproxy_states(lab)[node] == 'UP', haproxy_states(lab)
+    assert not lb.file('/var/lib/harbor-ha/drained/' + node).exists
+    rc, out = lab.playbook('site', '--tags', 'loadbalancer')
+    assert rc == 0 and recap(out)['lb']['changed'] == 0, out[-3000:]
+
+
 def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_while_pulls_keep_working(lab):
     """What a changed harbor.yml setting causes: prepare must run again on every serving node (here: the record of
     the last prepare is gone, so the role cannot tell it ran for this harbor.yml). Every node is rendered at once;
