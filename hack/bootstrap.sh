@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 # Host programs the tests run for real (Debian packages); mariadb-client: the controller loads the
-# Harbor 1.x schema in the legacy scenario (community.mysql.mysql_db state=import runs the client);
+# Harbor 1.x schema in the legacy scenario (community.mysql.mysql_db state=import runs the client) and dumps and
+# restores its database (backup.yml, restore.yml: mysqldump, mysql); postgresql-client: pg_dump and psql for the
+# 2.x database's backup and restore (Debian 12's 15, the lab server's version);
 # openssh-client: the controller reaches the lab hosts over SSH; keepalived: its config check (`keepalived -t`,
 # nothing is started) in the functional tests of the loadbalancer role's VIP template;
 # and the shellcheck program: ansible-test sanity skips its shell script test without it.
-HOST_PACKAGES=(docker-registry nginx debootstrap rsync git mariadb-client openssh-client keepalived shellcheck)
+HOST_PACKAGES=(docker-registry nginx debootstrap rsync git mariadb-client postgresql-client openssh-client keepalived shellcheck)
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -12,13 +12,13 @@ short_description: Compare what every node reports, item by item, with the key s
 version_added: 0.7.0
 description:
   - The comparison of C(playbooks/audit.yml). Every node reports a list of items (a name, the node's value and,
-    where something says what it must be, the expected value: the key set for keys, certificates and shared
-    secrets, the inventory for the version). For each item the filter finds the nodes that differ and says on what
+    where something says what it must be, the expected value, from the key set for keys, certificates and
+    shared secrets, from the inventory for the version). For each item the filter finds the nodes that differ and says on what
     basis.
   - An item with an expected value differs on every node whose value is not the expected one, whatever the other
     nodes hold.
-  - An item without one (the compose file, the engine settings, the version, the mount) is compared across nodes:
-    when more than half of the nodes agree, the others differ; when no value has a majority, every node differs
+  - An item without one (the compose file, the engine settings, the mount) is compared across nodes. When more
+    than half of the nodes agree, the others differ; when no value has a majority, every node differs
     (the nodes disagree and nothing says which is right). A node that did not report an item differs.
   - Values of the form C(sha256:<hex>) are shown by their first 12 hex digits in the table.
 author:

@@ -18,7 +18,7 @@ description:
     of the first line of a file that matches a regular expression (a secret in an env file, the registry's
     C(http.secret)). For each of O(mounts), what is mounted there (filesystem type and source), from
     C(/proc/self/mountinfo).
-  - A file that is missing or unreadable and a value that no line matches are reported as such, never as an error:
+  - A file that is missing or unreadable and a value that no line matches are reported as such, never as an error;
     the caller compares them like any other answer.
   - Changes nothing. The playbook C(playbooks/audit.yml) uses it through the C(harbor) role's C(audit.yml).
 author:
