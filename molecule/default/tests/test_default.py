@@ -6,8 +6,10 @@ input) each restore the lab before they finish, so the order in this file matter
 
 import json
 import os
+import pathlib
 import re
 import ssl
+import tarfile
 import time
 import uuid
 
@@ -24,7 +26,7 @@ from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_verify_playbook_passes_from_controller_and_clients, test_the_audit_of_a_converged_cluster_is_clean_and_changes_nothing,
     test_a_backup_restores_a_dropped_database_and_every_image_pulls_with_its_digest)
 from shared_checks import (
-    answers_ping, audit_findings, seconds_until,
+    answers_ping, audit_findings, pulls_through_the_lb, record_figure, seconds_until,
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
     haproxy_states, lb_steps, push_image,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
@@ -287,18 +289,14 @@ def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab)
             'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
     client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
     starts = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry") for n in lab.nodes}
-    # The operator's renewal: the key set gets a new certificate from the same CA and key (the keyset role
-    # re-issues a missing one), then site.yml distributes it.
-    os.rename(crt, crt + '.renewed-by-test')
+    # The operator's renewal (playbooks/rotate_keys.yml): the current certificate is set aside, the keyset role
+    # re-issues it from the same CA and key, and site.yml's harbor play distributes it.
     try:
-        rc, out = lab.playbook('site', '--tags', 'keyset,harbor')
+        rc, out = lab.playbook('rotate_keys.yml', '-e', 'harbor_rotate=certificate', '--tags', 'keyset,harbor')
     finally:
         client.run('touch /var/tmp/pulls.stop')
-        if not os.path.exists(crt):
-            os.replace(crt + '.renewed-by-test', crt)
     time.sleep(3)
     assert rc == 0, out[-3000:]
-    os.remove(crt + '.renewed-by-test')
     with open(crt, 'rb') as handle:
         new = x509.load_pem_x509_certificate(handle.read()).fingerprint(hashes.SHA256()).hex()
     assert new != old, 'the key set did not get a new certificate'
@@ -313,6 +311,39 @@ def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab)
     # nginx reloaded its certificate: no container of any node was restarted for it.
     assert {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry")
             for n in lab.nodes} == starts
+    assert_matrix_ok(lab)
+
+
+def test_rotating_the_shared_secrets_restarts_each_node_once_while_pulls_keep_working(lab):
+    """playbooks/rotate_keys.yml -e harbor_rotate=secrets: the shared secrets but the secretkey are made anew, the old
+    ones kept in an archive; every node restarts once, drained, while a client pulls through the LB in a loop (core
+    and registry of a node switch to the new registry credential together); every node then holds the new values
+    (the audit is clean) and pushes work."""
+    names = ['core_secret', 'jobservice_secret', 'csrf_key', 'registry_credential_password', 'registry_http_secret',
+             'registry_htpasswd']
+    before = {name: lab.keyset_text('secrets/' + name) for name in names}
+    secretkey = lab.keyset_text('secrets/secretkey')
+    starts = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
+    with pulls_through_the_lb(lab, 'rotation') as pulls:
+        rc, out = lab.playbook('rotate_keys.yml', '-e', 'harbor_rotate=secrets')
+    assert rc == 0, out[-5000:]
+    after = {name: lab.keyset_text('secrets/' + name) for name in names}
+    assert all(after[name] != before[name] for name in names), 'a secret was not made anew'
+    assert lab.keyset_text('secrets/secretkey') == secretkey
+    assert lb_steps(out) == [n for n in lab.nodes for dummy in ('drained', 'enabled')], lb_steps(out)
+    assert all(lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") != starts[n]
+               for n in lab.nodes)
+    record_figure(lab, 'secrets rotation (rotate_keys.yml): %d pulls through the LB, %d failed'
+                  % (pulls['ok'] + pulls['failed'], pulls['failed']))
+    assert pulls['ok'] > 0 and pulls['failed'] == 0, pulls
+    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
+    archive = sorted(backups.glob('rotated-secrets-*.tar.gz'))[-1]
+    with tarfile.open(str(archive)) as kept:
+        member = next(name for name in kept.getnames() if name.endswith('core_secret'))
+        assert kept.extractfile(member).read().decode() == before['core_secret']
+    rc, audit = lab.playbook('audit.yml')
+    assert rc == 0, audit[-4000:]
+    push_image(lab, 'after-rotation')
     assert_matrix_ok(lab)
 
 
