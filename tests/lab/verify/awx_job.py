@@ -60,7 +60,6 @@ class AwxJobs(object):
         self.root = pathlib.Path(root)
         self.network = network
         self.count = 0
-        hostvars = lab.vars['__hostvars'][lab.nodes[0]]
         first = lab.resolve(lab.nodes[0], SECRET_VARIABLES + [
             'ansible_ssh_private_key_file', 'harbor_installer_path', 'harbor_database_schema_file',
             'docker_engine_compose_plugin_src'])
@@ -68,7 +67,6 @@ class AwxJobs(object):
         self.ssh_key = pathlib.Path(first['ansible_ssh_private_key_file']).read_text()
         self.controller_files = {name: first[name] for name in (
             'harbor_installer_path', 'harbor_database_schema_file', 'docker_engine_compose_plugin_src') if first[name]}
-        del hostvars  # the resolved values above are what a job needs
 
     # -- the private data directory ----------------------------------------------------------------------
     def _project(self, dest):
