@@ -391,8 +391,8 @@ def test_a_node_a_failed_run_left_drained_is_put_back_by_the_next_run(lab, tmp_p
     drain = tmp_path / 'drain-only.yml'
     drain.write_text(json.dumps([{
         'name': 'Take one node out, as the restart play does before a restart', 'hosts': node, 'gather_facts': False,
-        'tasks': [{'name': 'Drain it', 'ansible.builtin.include_role': {'name': 'registryops.harbor_ha.loadbalancer',
-                                                                         'tasks_from': 'backend_state.yml'},
+        'tasks': [{'name': 'Drain it',
+                   'ansible.builtin.include_role': {'name': 'registryops.harbor_ha.loadbalancer', 'tasks_from': 'backend_state.yml'},
                    'vars': {'loadbalancer_backend_server': node, 'loadbalancer_backend_state': 'drained'}}]}]))
     rc, out = lab.playbook(str(drain))
     assert rc == 0, out[-3000:]
