@@ -25,6 +25,13 @@ fi
 for scenario in "${scenarios[@]}"; do
   echo "==> molecule $command -s $scenario"
   t0=$(date +%s)
-  molecule "$command" -s "$scenario"
+  mkdir -p build
+  log=build/molecule-$scenario.log
+  if ! molecule "$command" -s "$scenario" 2>&1 | tee "$log"; then
+    # molecule ends with its destroy step: repeat what failed last, so that the tail of the output names it.
+    echo "==> molecule $command -s $scenario FAILED; the failed tasks and tests (full log: $log):"
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -n -B4 -A25 -E 'fatal: \[|failed: \[|FAILED! =>|^(E   |FAILED )|Error: ' | tail -150
+    exit 1
+  fi
   echo "==> molecule $command -s $scenario: passed in $(( $(date +%s) - t0 )) s"
 done
