@@ -14,7 +14,7 @@ set -euo pipefail
 VERSION=${1:?usage: $0 <harbor version, e.g. 2.15.0 or 1.5.4>}
 VERSION=${VERSION#v}
 HERE=$(cd "$(dirname "$0")" && pwd)
-DIST=$HERE/dist
+DIST=${HARBOR_DOUBLE_DIST:-$HERE/dist}
 NS=${HARBOR_DOUBLE_NAMESPACE:-harbor-double}
 LAB_BASE=${HARBOR_DOUBLE_LAB_BASE:-harbor-ha-lab/base:latest}
 V1_REGISTRY_VERSION=${HARBOR_DOUBLE_V1_REGISTRY_VERSION:-v2.6.2}
@@ -156,7 +156,11 @@ cp "$HERE/../../LICENSE" "$PKG/LICENSE"
 if [ "$GEN" = v2 ]; then
   sed "s#__PREPARE_IMAGE__#$NS/prepare:$TAG#" "$HERE/installer/v2/prepare" > "$PKG/prepare"
   cp "$HERE/installer/v2/install.sh" "$HERE/installer/v2/common.sh" "$PKG/"
-  sed "s#__VERSION__#$VERSION#" "$HERE/installer/v2/harbor.yml.tmpl" > "$PKG/harbor.yml.tmpl"
+  # like Harbor's template: `_version` names the minor release (v2.14.4 ships `_version: 2.14.0`), and the trivy
+  # db_repository/java_db_repository keys appeared in 2.15.0
+  minor=${VERSION#*.}; minor=${minor%%.*}
+  sed -e "s#__VERSION__#${VERSION%.*}.0#" "$HERE/installer/v2/harbor.yml.tmpl" \
+    | if [ "$minor" -lt 15 ]; then grep -v '^  \(java_\)\?db_repository:'; else cat; fi > "$PKG/harbor.yml.tmpl"
   chmod 0755 "$PKG/prepare" "$PKG/install.sh" "$PKG/common.sh"
 else
   cp -a "$HERE/installer/v1/." "$PKG/"

@@ -24,7 +24,9 @@ roles and the login_matrix module touch, and it is faithful where HA depends on 
   derived from ``CSRF_KEY`` (2.x), so nodes with different CSRF keys reject each other's forms.
 * At start it connects to the external database (PostgreSQL for 2.x, MySQL/MariaDB for 1.x) and Redis
   with the configured credentials and refuses to start when it cannot. 1.x refuses a schema whose
-  ``alembic_version`` is not the one it expects, like Harbor 1.5.
+  ``alembic_version`` is not the one it expects, like Harbor 1.5. 2.x migrates the schema like Harbor 2.x core
+  (golang-migrate: ``schema_migrations``, the same advisory lock, dirty / unknown versions refused, one step per
+  real migration file up to the version of its release, see ``ExternalStore._migrate_schema``).
 
 ``HARBOR_DOUBLE_STANDALONE=1`` runs without database and Redis (users and sessions in memory): the
 module tests use it to stand up several token services quickly.
@@ -57,6 +59,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.exceptions import InvalidSignature
@@ -72,6 +75,43 @@ ADMINSERVER_KEYS = {'mysql_host': 'MYSQL_HOST', 'mysql_port': 'MYSQL_PORT', 'mys
                     'admin_initial_password': 'HARBOR_ADMIN_PASSWORD', 'ext_endpoint': 'EXT_ENDPOINT',
                     'token_expiration': 'TOKEN_EXPIRATION', 'registry_url': 'REGISTRY_URL'}
 EXPECTED_V1_SCHEMA = '1.5.0'
+# Harbor 2.x core migrates its PostgreSQL schema itself at start (src/core/main.go -> src/migration/migration.go ->
+# src/common/dao/pgsql.go UpgradeSchema: golang-migrate Up() over /harbor/migrations/postgresql). The versions below
+# are the file names of make/migrations/postgresql/<NNNN>_<identifier>.up.sql at the release tags (v2.10.0..v2.15.2);
+# the double applies them in the same order, each one with its own small change (SCHEMA_CHANGES).
+SCHEMA_MIGRATIONS = [(1, 'initial_schema'), (2, '1.7.0_schema'), (3, 'add_replication_op_uuid'), (4, '1.8.0_schema'),
+                     (5, '1.8.2_schema'), (10, '1.9.0_schema'), (11, '1.9.1_schema'), (12, '1.9.4_schema'),
+                     (15, '1.10.0_schema'), (30, '2.0.0_schema'), (31, '2.0.3_schema'), (40, '2.1.0_schema'),
+                     (41, '2.1.4_schema'), (50, '2.2.0_schema'), (51, '2.2.1_schema'), (52, '2.2.2_schema'),
+                     (53, '2.2.3_schema'), (60, '2.3.0_schema'), (61, '2.3.4_schema'), (70, '2.4.0_schema'),
+                     (71, '2.4.2_schema'), (80, '2.5.0_schema'), (81, '2.5.2_schema'), (82, '2.5.3_schema'),
+                     (90, '2.6.0_schema'), (91, '2.6.2_schema'), (100, '2.7.0_schema'), (110, '2.8.0_schema'),
+                     (111, '2.8.1_schema'), (120, '2.9.0_schema'), (130, '2.10.0_schema'), (140, '2.11.0_schema'),
+                     (150, '2.12.0_schema'), (160, '2.13.0_schema'), (170, '2.14.0_schema'), (171, '2.14.1_schema'),
+                     (180, '2.15.0_schema')]
+# release -> the newest migration its core ships (checked at every tag: 2.14.0 has 0170, 2.14.1..2.14.4 add 0171,
+# 2.15.0..2.15.2 have 0180). A release the table does not know is refused at start.
+_RELEASE_SCHEMA = (('2.10', range(0, 4), 130), ('2.11', range(0, 3), 140), ('2.12', range(0, 5), 150),
+                   ('2.13', range(0, 6), 160), ('2.14', range(0, 1), 170), ('2.14', range(1, 5), 171),
+                   ('2.15', range(0, 3), 180))
+RELEASE_SCHEMA = {'%s.%d' % (minor, patch): version for minor, patches, version in _RELEASE_SCHEMA for patch in patches}
+# The double's own change per migration (not Harbor's SQL): a table or column the real migration of that version
+# adds, so a test can see which steps ran. Every statement is idempotent. Versions not listed only move the version.
+SCHEMA_CHANGES = {
+    1: ['CREATE TABLE IF NOT EXISTS harbor_user (user_id serial PRIMARY KEY, username varchar(255) UNIQUE, '
+        'password varchar(40) NOT NULL, salt varchar(40), sysadmin_flag boolean DEFAULT false)',
+        'CREATE TABLE IF NOT EXISTS properties (id serial PRIMARY KEY, k varchar(64) UNIQUE NOT NULL, v text)',
+        'CREATE TABLE IF NOT EXISTS registry (id serial PRIMARY KEY, name varchar(256) UNIQUE, url varchar(256))',
+        'CREATE TABLE IF NOT EXISTS replication_policy (id serial PRIMARY KEY, name varchar(256) UNIQUE)'],
+    # 0170_2.14.0: replication_policy.single_active_replication (and vulnerability_record.status)
+    170: ['CREATE TABLE IF NOT EXISTS replication_policy (id serial PRIMARY KEY, name varchar(256) UNIQUE)',
+          'ALTER TABLE replication_policy ADD COLUMN IF NOT EXISTS single_active_replication boolean'],
+    # 0180_2.15.0: registry.ca_certificate (the whole real migration)
+    180: ['CREATE TABLE IF NOT EXISTS registry (id serial PRIMARY KEY, name varchar(256) UNIQUE, url varchar(256))',
+          'ALTER TABLE registry ADD COLUMN IF NOT EXISTS ca_certificate text'],
+}
+MIGRATIONS_TABLE = 'schema_migrations'  # golang-migrate's default, Harbor keeps it
+ADVISORY_LOCK_SALT = 1486364155  # golang-migrate database.GenerateAdvisoryLockId
 ISSUER = 'harbor-token-issuer'
 REGISTRY_SERVICE = 'harbor-registry'
 SESSION_TTL = 1800
@@ -171,6 +211,31 @@ def parse_scope(scope):
     if len(parts) < 3:
         return None
     return {'type': parts[0], 'name': ':'.join(parts[1:-1]), 'actions': [a for a in parts[-1].split(',') if a]}
+
+
+def harbor_release(env):
+    """The Harbor release this core is: the image's HARBOR_DOUBLE_VERSION (v2.15.0 -> 2.15.0); 2.15.0 from source."""
+    return (env.get('HARBOR_DOUBLE_VERSION') or 'v2.15.0').lstrip('v')
+
+
+def expected_schema_version(release):
+    """The schema version the core of ``release`` migrates to (its newest make/migrations/postgresql file)."""
+    if release not in RELEASE_SCHEMA:
+        known = ', '.join('%s.%d-%s.%d' % (minor, patches[0], minor, patches[-1]) if len(patches) > 1 else '%s.%d' % (minor, patches[0])
+                          for minor, patches, _version in _RELEASE_SCHEMA)
+        raise RuntimeError('Harbor %s: the core double knows no database schema version for this release (it knows %s): '
+                           'add it to RELEASE_SCHEMA from make/migrations/postgresql at the release tag' % (release, known))
+    return RELEASE_SCHEMA[release]
+
+
+def advisory_lock_id(database, schema, table=MIGRATIONS_TABLE):
+    """The pg_advisory_lock key golang-migrate's postgres/pgx drivers use: crc32(schema NUL table NUL database) times
+    a salt, as uint32. Harbor cores of every 2.x release migrating one database take this same lock."""
+    return (zlib.crc32('\x00'.join([schema, table, database]).encode('utf-8')) * ADVISORY_LOCK_SALT) & 0xffffffff
+
+
+class MigrationError(Exception):
+    """golang-migrate refused or failed (dirty schema, unknown version, lock timeout, a failing step)."""
 
 
 class TokenSigner(object):
@@ -356,11 +421,8 @@ class ExternalStore(object):
     def _init_users(self):
         admin_password = self.env.get('HARBOR_ADMIN_PASSWORD', '')
         if self.generation == 'v2':
-            # Harbor 2.x core creates and migrates its schema itself; the double keeps a tiny version of it.
-            self._query('CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL)', fetch=False)
-            self._query('INSERT INTO schema_migrations (version, dirty) VALUES (150, false) ON CONFLICT DO NOTHING', fetch=False)
-            self._query('CREATE TABLE IF NOT EXISTS harbor_user (user_id serial PRIMARY KEY, username varchar(255) UNIQUE, '
-                        'password varchar(40) NOT NULL, salt varchar(40), sysadmin_flag boolean DEFAULT false)', fetch=False)
+            # Harbor 2.x core creates and migrates its schema itself before it does anything else with the database.
+            self._migrate_schema()
             rows = self._query('SELECT password FROM harbor_user WHERE username = %s', ('admin',))
             if not rows:
                 salt = secrets.token_hex(8)
@@ -384,6 +446,113 @@ class ExternalStore(object):
             self._query('UPDATE `user` SET password = %s, salt = %s WHERE username = %s',
                         (hash_password(admin_password, salt, 'sha1'), salt, 'admin'), fetch=False)
             log('initialised the admin password from HARBOR_ADMIN_PASSWORD (first start on this database)')
+
+    # -- schema migration (2.x) ------------------------------------------------------------------
+    def _migrate_schema(self):
+        """Harbor 2.x core at start (migration.Migrate -> dao.UpgradeSchema -> golang-migrate Up, pgx driver):
+
+        * making the migrator (ensureVersionTable) takes the advisory lock, waiting as long as it takes, creates
+          ``schema_migrations`` when absent and releases the lock: a core started while another one migrates
+          waits here, then finds nothing to do;
+        * Up() takes the lock again, giving up after golang-migrate's LockTimeout (15 s: "timeout: can't acquire
+          database lock"); a dirty schema is refused ("Dirty database version N. Fix and force version."); a
+          version this release has no migration file for (a newer release migrated the database: a downgrade) is
+          refused ("no migration found for version N"); else every newer migration is applied in order, each one
+          marked dirty first and clean after, and logged "<version>/u <identifier> (<duration>)";
+        * any error: "Failed to upgrade schema", then core exits 1 ("failed to migrate the database").
+        The double's steps take HARBOR_DOUBLE_MIGRATION_SECONDS (default 3) in all, spread over the steps, while
+        the version is dirty and the lock held. Like Harbor, nothing checks the schema again once core serves.
+        """
+        release = harbor_release(self.env)
+        expected = expected_schema_version(release)
+        known = [version for version, _ident in SCHEMA_MIGRATIONS if version <= expected]
+        identifiers = dict(SCHEMA_MIGRATIONS)
+        lock_timeout = float(self.env.get('HARBOR_DOUBLE_MIGRATION_LOCK_TIMEOUT', '15'))
+        total = float(self.env.get('HARBOR_DOUBLE_MIGRATION_SECONDS', '3'))
+        try:
+            database, schema = self._query('SELECT current_database(), current_schema()')[0]
+            lock_id = advisory_lock_id(database, schema)
+            table = '"%s"."%s"' % (schema.replace('"', '""'), MIGRATIONS_TABLE)
+            self._advisory_lock(lock_id, None)
+            try:
+                if not self._query('SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s',
+                                   (schema, MIGRATIONS_TABLE)):
+                    self._query('CREATE TABLE IF NOT EXISTS %s (version bigint not null primary key, dirty boolean not null)'
+                                % table, fetch=False)
+                    log('created %s (a new database)' % table)
+            finally:
+                self._advisory_unlock(lock_id)
+            version, dirty = self._schema_version(table)
+            log('current database schema version: %s%s; Harbor %s migrates to %d'
+                % ('none' if version is None else version, ' (dirty)' if dirty else '', release, expected))
+            log('Upgrading schema for pgsql ...')
+            self._advisory_lock(lock_id, lock_timeout)
+            try:
+                self._upgrade(table, known, identifiers, total)
+            finally:
+                self._advisory_unlock(lock_id)
+        except (MigrationError, RuntimeError) as exc:
+            log('Failed to upgrade schema, error: "%s"' % exc)
+            raise RuntimeError('failed to migrate the database, error: %s' % exc) from exc
+        except Exception as exc:  # pylint: disable=broad-except
+            # a failing statement leaves the version dirty, like a failing migration file
+            log('Failed to upgrade schema, error: "%s"' % str(exc).strip())
+            raise RuntimeError('failed to migrate the database, error: %s' % str(exc).strip()) from exc
+        log('The database has been migrated successfully')
+
+    def _upgrade(self, table, known, identifiers, total):
+        version, dirty = self._schema_version(table)
+        if dirty:
+            raise MigrationError('Dirty database version %d. Fix and force version.' % version)
+        if version is not None and version not in known:
+            message = 'no migration found for version %d: read down for version %d .: file does not exist' % (version, version)
+            log('error: %s' % message)
+            raise MigrationError(message)
+        steps = [step for step in known if version is None or step > version]
+        if not steps:
+            log('No change in schema, skip.')
+            return
+        pause = max(total, 0.0) / len(steps)
+        log('migrating the schema from %s to %d: %d migration(s), about %.1fs (HARBOR_DOUBLE_MIGRATION_SECONDS)'
+            % ('none' if version is None else version, steps[-1], len(steps), max(total, 0.0)))
+        started = time.time()
+        for step in steps:
+            step_started = time.time()
+            self._set_version(table, step, True)
+            for statement in SCHEMA_CHANGES.get(step, []):
+                self._query(statement, fetch=False)
+            time.sleep(pause)
+            self._set_version(table, step, False)
+            log('%d/u %s (%.3fs)' % (step, identifiers[step], time.time() - step_started))
+        log('schema migrated from %s to %d in %.1fs' % ('none' if version is None else version, steps[-1], time.time() - started))
+
+    def _schema_version(self, table):
+        rows = self._query('SELECT version, dirty FROM %s LIMIT 1' % table)
+        return (int(rows[0][0]), bool(rows[0][1])) if rows else (None, False)
+
+    def _set_version(self, table, version, dirty):
+        # golang-migrate SetVersion: one transaction, TRUNCATE then INSERT
+        self._query('BEGIN; TRUNCATE %s; INSERT INTO %s (version, dirty) VALUES (%%s, %%s); COMMIT' % (table, table),
+                    (version, dirty), fetch=False)
+
+    def _advisory_lock(self, lock_id, timeout):
+        """pg_advisory_lock(lock_id) on this session; timeout None waits as long as it takes (golang-migrate's
+        driver), else MigrationError after timeout seconds (golang-migrate's LockTimeout). Polled, so a stop works."""
+        if self._query('SELECT pg_try_advisory_lock(%s)', (lock_id,))[0][0]:
+            return
+        started = time.time()
+        log('the schema migration lock (pg_advisory_lock %d) is held by another process: waiting%s'
+            % (lock_id, '' if timeout is None else ' up to %gs' % timeout))
+        while True:
+            time.sleep(0.5)
+            if self._query('SELECT pg_try_advisory_lock(%s)', (lock_id,))[0][0]:
+                log('got the schema migration lock after %.1fs' % (time.time() - started))
+                return
+            if timeout is not None and time.time() - started > timeout:
+                raise MigrationError("timeout: can't acquire database lock")
+
+    def _advisory_unlock(self, lock_id):
+        self._query('SELECT pg_advisory_unlock(%s)', (lock_id,))
 
     def check_user(self, username, password):
         if self.generation == 'v1':
@@ -925,6 +1094,8 @@ def main(argv=None):
         if not standalone or os.path.exists(secret_key):
             check_secretkey(secret_key)
         signer = TokenSigner(key_path, env.get('TOKEN_EXPIRATION', '30'))
+        if args.generation == 'v2' and not standalone:
+            expected_schema_version(harbor_release(env))  # an unknown release fails before it touches the database
         if standalone:
             store = MemoryStore(env['HARBOR_ADMIN_PASSWORD'])
         else:

@@ -25,6 +25,7 @@ Double-only: no internal TLS, Trivy, metrics or trace settings (refused or ignor
 """
 
 import os
+import re
 import secrets
 import shutil
 import string
@@ -46,6 +47,9 @@ PG_UID = REDIS_UID = 999
 REGISTRY_USER = 'harbor_registry_user'
 NAMESPACE = os.environ.get('HARBOR_DOUBLE_NAMESPACE', 'harbor-double')
 VERSION = os.environ.get('HARBOR_DOUBLE_VERSION', 'dev')
+# Harbor's templates carry the minor release: harbor.yml `_version: 2.14.0` in 2.14.x, `migrate -t` defaults to it
+_MINOR = re.match(r'^v?(\d+)\.(\d+)\.', VERSION)
+RELEASE_MINOR = (int(_MINOR.group(1)), int(_MINOR.group(2))) if _MINOR else (2, 15)
 LEVELS = {'debug': 'debug', 'info': 'info', 'warning': 'warn', 'error': 'error', 'fatal': 'fatal'}
 NO_PROXY = {'127.0.0.1', 'localhost', '.local', '.internal', 'log', 'db', 'redis', 'nginx', 'core', 'portal',
             'postgresql', 'jobservice', 'registry', 'registryctl', 'trivy-adapter', 'exporter'}
@@ -332,7 +336,8 @@ def prepare(conf_path, with_trivy):
     # core
     prepare_dir(os.path.join(DATA, 'ca_download'), UID, GID)
     prepare_dir(cfg('core', 'certificates'))
-    render('core/env.j2', cfg('core', 'env'), **c)
+    # Harbor 2.14's core/env has SYNC_QUOTA=true (after _REDIS_URL_HARBOR); 2.15.0 dropped it
+    render('core/env.j2', cfg('core', 'env'), sync_quota=RELEASE_MINOR < (2, 15), **c)
     render('core/app.conf.j2', cfg('core', 'app.conf'), uid=UID, gid=GID, **c)
     # registry (+ htpasswd file of the registry credential, bcrypt like Harbor's htpasswd -bcB)
     prepare_dir(os.path.join(DATA, 'registry'), UID, GID)
@@ -374,7 +379,7 @@ def prepare(conf_path, with_trivy):
 def migrate(args):
     """`migrate -i harbor.yml [-o out] [-t target]`: the double only rewrites `_version` (real prepare migrates keys)."""
     src = out = None
-    target = VERSION.lstrip('v')
+    target = '%d.%d.0' % RELEASE_MINOR
     it = iter(args)
     for arg in it:
         if arg in ('-i', '--input'):
