@@ -13,7 +13,8 @@ import threading
 import time
 
 from lab import recap
-from shared_checks import answers_ping, assert_site_stops_before_any_change, pull_digest, pulls_through_the_lb, push_image, record_figure
+from shared_checks import (answers_ping, assert_site_stops_before_any_change, haproxy_states, pull_digest, pulls_through_the_lb, push_image,
+                           record_figure)
 
 MINOR, PATCH = '2.15.0', '2.15.2'
 
@@ -85,6 +86,14 @@ def test_a_minor_upgrade_migrates_once_then_a_patch_upgrade_rolls_without_a_fail
     assert_site_stops_before_any_change(lab, {'harbor_version': MINOR},
                                         'harbor_version %s is a minor upgrade from the %s the nodes run' % (MINOR, old))
 
+    # Check mode: the whole upgrade runs through and nothing is stopped, drained or migrated.
+    rc, out = lab.playbook('upgrade.yml', *extra, '--check', '-e', 'harbor_version=' + MINOR)
+    assert rc == 0, out[-6000:]
+    assert 'Check mode: nothing was backed up, stopped or upgraded' in out, out[-3000:]
+    assert running_releases(lab, nodes) == {n: old for n in nodes}
+    assert schema(lab) == (171, False)
+    assert set(haproxy_states(lab).values()) == {'UP'}, haproxy_states(lab)
+
     # Minor: backed up, every node out and stopped, one migrates, then the rest.
     start = time.time()
     with Outage(lab) as outage:
@@ -116,6 +125,10 @@ def test_a_minor_upgrade_migrates_once_then_a_patch_upgrade_rolls_without_a_fail
     assert schema(lab) == (180, False)
     for node in nodes:
         assert pull_digest(lab, lab.address(node), 'upgrade', tag) == digest, node
+
+    # The upgraded cluster is converged: site.yml with the new release changes nothing.
+    rc, out = lab.playbook('site', *extra, '-e', 'harbor_version=' + PATCH)
+    assert rc == 0 and all(c['changed'] == 0 for c in recap(out).values()), recap(out) or out[-3000:]
 
     # The way back is refused before anything changes.
     rc, out = lab.playbook('upgrade.yml', *extra, '-e', 'harbor_version=' + MINOR)
