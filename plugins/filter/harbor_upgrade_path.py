@@ -11,11 +11,11 @@ name: harbor_upgrade_path
 short_description: How the nodes get from the Harbor release they run to harbor_version, or why they cannot
 version_added: 0.8.0
 description:
-  - The only place besides M(registryops.harbor_ha.harbor_release) that compares Harbor release numbers. The harbor
+  - The only place besides P(registryops.harbor_ha.harbor_release#filter) that compares Harbor release numbers. The harbor
     role's preflight and C(playbooks/upgrade.yml) ask it before anything changes.
   - C(none) when every node that has Harbor runs O(_input) already (or no node has Harbor yet); C(patch) when they run
-    an older patch release of the same minor release (the schema does not change: a rolling restart, one node at a time);
-    C(minor) when they run an older minor release of 2.x (core migrates the database schema when it starts: every node
+    an older patch release of the same minor release (the schema does not change, so a rolling restart, one node at a time);
+    C(minor) when they run an older minor release of 2.x (core migrates the database schema when it starts, so every node
     must stop, one starts and migrates, then the rest).
   - Refused, with a message that names C(harbor_version) and the nodes, are a downgrade (Harbor's schema migrations only
     go up), a change between 1.x and 2.x (another database engine), a 2.x jump of more than two minor releases (Harbor's
