@@ -20,7 +20,8 @@ description:
   - Refused, with a message that names C(harbor_version) and the nodes, are a downgrade (Harbor's schema migrations only
     go up), a change between 1.x and 2.x (another database engine), a 2.x jump of more than two minor releases (Harbor's
     upgrade guide for 2.y covers migration from 2.(y-2) and later only), a minor change within 1.x (only 1.5 is
-    supported) and nodes that run different minor releases (an earlier upgrade did not finish).
+    supported), nodes that run different minor releases (an earlier upgrade did not finish) and a minor upgrade with
+    a node that has no Harbor yet (it joins after the upgrade).
 author:
   - registryops maintainers (@registryops)
 options:
@@ -119,6 +120,11 @@ def harbor_upgrade_path(target, running):
     if to[0] == 1:
         return refuse('harbor_version %s: the collection supports Harbor 1.5 only, the nodes run %s (%s).'
                       % (target, label(oldest), _names(plan['nodes'])))
+    without = sorted(node for node, version in running.items() if not version)
+    if without:
+        return refuse('harbor_version %s is a minor upgrade from %s, and %s run(s) no Harbor yet: a minor upgrade migrates '
+                      'the running cluster only. Take the node(s) out of harbor_nodes, upgrade, then add them with '
+                      'playbooks/scale_out.yml.' % (target, label(oldest), ', '.join(without)))
     if to[1] - oldest[1] > _MAX_MINOR_STEP:
         return refuse('harbor_version %s is %d minor releases ahead of the %s the nodes run (%s): Harbor %d.%d migrates '
                       'from %d.%d.0 and later only. Upgrade to %d.%d first.'

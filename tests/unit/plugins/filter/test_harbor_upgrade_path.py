@@ -86,3 +86,8 @@ def test_a_malformed_release_names_its_source():
         harbor_upgrade_path('v2.15', {'harbor1': '2.15.0'})
     with pytest.raises(AnsibleFilterError, match='the release of harbor1'):
         harbor_upgrade_path('2.15.0', {'harbor1': 'latest'})
+
+
+def test_a_minor_upgrade_with_a_node_without_harbor_is_refused_naming_it():
+    plan = harbor_upgrade_path('2.15.0', {'harbor1': '2.14.4', 'harbor4': ''})
+    assert plan['kind'] == 'refused' and 'harbor4 run(s) no Harbor yet' in plan['error']
