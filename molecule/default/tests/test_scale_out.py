@@ -1,18 +1,16 @@
 """Scale-out (playbooks/scale_out.yml, issue 11 item 1), Harbor 2.x lab (molecule scenario default).
 
 harbor4 is created with the lab but belongs to no group the collection reads (lab_spare_nodes). The test adds it to
-harbor_nodes the way an operator does, with a second inventory source, and runs the one documented command. Last
-test of the scenario (the file sorts last): afterwards the lab has four nodes behind its load balancer and molecule's
-own inventory still names three.
+harbor_nodes the way an operator does, with a second inventory source, and runs the one documented command.
+Afterwards the lab has four nodes behind its load balancer and molecule's own inventory still names three; only
+test_upgrade (it sorts after this file) takes the fourth into account.
 """
 
 import json
 import re
 import time
 
-import requests
-
-from shared_checks import pulls_through_the_lb, push_image, record_figure
+from shared_checks import manifest_digest, pulls_through_the_lb, push_image, record_figure
 
 NEW = 'harbor4'
 # The containers whose start times tell whether a node restarted.
@@ -21,20 +19,6 @@ CONTAINERS = 'harbor-core harbor-portal harbor-jobservice registry registryctl n
 
 def started(lab, node):
     return lab.host(node).check_output("docker inspect -f '{{.Name}} {{.State.StartedAt}}' %s" % CONTAINERS)
-
-
-def manifest_digest(lab, address, repository, tag):
-    """The digest a node serves for library/<repository>:<tag>, asked with a token the node itself issued."""
-    auth = ('admin', lab.vars['harbor_admin_password'])
-    verify = lab.keyset_path('tls/ca.crt') if lab.vars['harbor_tls_mode'] != 'none' else False
-    scheme = 'https' if verify else 'http'
-    headers = {'Host': lab.vars['harbor_hostname']}
-    token = requests.get('%s://%s/service/token' % (scheme, address), auth=auth, headers=headers, verify=verify, timeout=10,
-                         params={'service': 'harbor-registry', 'scope': 'repository:library/%s:pull' % repository}).json()
-    reply = requests.get('%s://%s/v2/library/%s/manifests/%s' % (scheme, address, repository, tag), verify=verify, timeout=10,
-                         headers=dict(headers, Authorization='Bearer ' + token['token'],
-                                      Accept='application/vnd.docker.distribution.manifest.v2+json'))
-    return reply.headers.get('Docker-Content-Digest')
 
 
 def test_a_new_node_joins_with_the_key_set_while_no_serving_node_restarts_and_pulls_keep_working(lab, tmp_path):

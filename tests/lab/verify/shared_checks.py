@@ -158,6 +158,20 @@ def pull_digest(lab, registry, repository, tag):
     return match.group(1) if pull.rc == 0 and match else 'pull failed: %s' % pull.stderr.strip()[-300:]
 
 
+def manifest_digest(lab, address, repository, tag):
+    """The digest a node serves for library/<repository>:<tag>, asked with a token the node itself issued."""
+    auth = ('admin', lab.vars['harbor_admin_password'])
+    verify = lab.keyset_path('tls/ca.crt') if lab.vars['harbor_tls_mode'] != 'none' else False
+    scheme = 'https' if verify else 'http'
+    headers = {'Host': lab.vars['harbor_hostname']}
+    token = requests.get('%s://%s/service/token' % (scheme, address), auth=auth, headers=headers, verify=verify, timeout=10,
+                         params={'service': 'harbor-registry', 'scope': 'repository:library/%s:pull' % repository}).json()
+    reply = requests.get('%s://%s/v2/library/%s/manifests/%s' % (scheme, address, repository, tag), verify=verify, timeout=10,
+                         headers=dict(headers, Authorization='Bearer ' + token['token'],
+                                      Accept='application/vnd.docker.distribution.manifest.v2+json'))
+    return reply.headers.get('Docker-Content-Digest')
+
+
 @contextlib.contextmanager
 def pulls_through_the_lb(lab, repository='pulls'):
     """Pushes an image, then pulls it through the LB in a loop on the client while the body runs. Yields a
