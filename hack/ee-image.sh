@@ -27,7 +27,7 @@ builder_version=$("$BIN/ansible-builder" --version)
 tag=$({
   printf 'recipe=%s base=%s ansible-builder=%s\n' "$RECIPE_VERSION" "$base" "$builder_version"
   tar -xzOf "$tarball" MANIFEST.json FILES.json
-  sha256sum ee/execution-environment.yml ee/requirements.yml
+  sha256sum ee/execution-environment.yml
 } | sha256sum | cut -c1-12)
 
 if docker image inspect "$IMAGE:$tag" >/dev/null 2>&1; then

@@ -2,8 +2,10 @@
 # Copyright: registryops.harbor_ha contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The execution environment files, offline: ansible-builder's introspection resolves the collection's own
-meta/execution-environment.yml from the collection root (it failed with FileNotFoundError before), and
-ee/execution-environment.yml pins what requirements.txt pins and installs the tarball the build copies in."""
+meta/execution-environment.yml from the collection root (it failed with FileNotFoundError before);
+ee/execution-environment.yml pins what requirements.txt pins, declares the collection's own dependencies line for
+line (it installs the collection after them, in its last step, so introspection does not see it) and installs the
+tarball the build copies in."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
@@ -41,18 +43,28 @@ def test_introspection_resolves_the_collections_own_dependencies(tmp_path):
     assert system == _lines(ROOT / 'meta' / 'ee-bindep.txt')
 
 
-def test_the_ee_pins_what_ci_tests_with_and_installs_the_tarball_it_copies_in():
+def test_the_ee_pins_what_ci_tests_with_and_declares_the_collections_own_dependencies():
     definition = yaml.safe_load((ROOT / 'ee' / 'execution-environment.yml').read_text())
     pins = _pins()
+    dependencies = definition['dependencies']
     assert definition['version'] == 3
-    assert definition['dependencies']['ansible_core']['package_pip'] == 'ansible-core==' + pins['ansible-core']
-    assert definition['dependencies']['ansible_runner']['package_pip'] == 'ansible-runner==' + pins['ansible-runner']
-    assert definition['dependencies']['python'] == ['ansible==' + pins['ansible']]
+    assert dependencies['ansible_core']['package_pip'] == 'ansible-core==' + pins['ansible-core']
+    assert dependencies['ansible_runner']['package_pip'] == 'ansible-runner==' + pins['ansible-runner']
+    assert dependencies['python'] == ['ansible==' + pins['ansible']] + [' '.join(line.split()) for line in _lines(ROOT / 'meta' / 'ee-requirements.txt')]
+    assert dependencies['system'] == _lines(ROOT / 'meta' / 'ee-bindep.txt')
+    assert 'galaxy' not in dependencies, 'the collection is installed in the last step, not by the galaxy stage'
+
+
+def test_the_collection_is_installed_last_without_dependencies_from_the_tarball_it_copies_in():
+    definition = yaml.safe_load((ROOT / 'ee' / 'execution-environment.yml').read_text())
     copied = definition['additional_build_files'][0]
-    requirements = yaml.safe_load((ROOT / 'ee' / definition['dependencies']['galaxy']).read_text())
-    assert requirements['collections'] == [
-        {'name': '/build/%s/%s' % (copied['dest'], pathlib.Path(copied['src']).name), 'type': 'file'}]
-    assert '--no-deps' in definition['build_arg_defaults']['ANSIBLE_GALAXY_CLI_COLLECTION_OPTS']
+    tarball = pathlib.Path(copied['src']).name
+    steps = definition['additional_build_steps']
+    assert list(steps) == ['append_final']
+    copy, install = steps['append_final']
+    source, target = copy.split()[1:]
+    assert copy.startswith('COPY ') and source == '_build/%s/%s' % (copied['dest'], tarball)
+    assert install.startswith('RUN ansible-galaxy collection install --no-deps ') and target in install.split()
 
 
 def test_ansible_builder_creates_the_build_context_offline(tmp_path):
@@ -65,5 +77,8 @@ def test_ansible_builder_creates_the_build_context_offline(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / 'ctx' / '_build' / 'collections' / 'registryops-harbor_ha.tar.gz').read_bytes() == b'stand-in'
     dockerfile = (tmp_path / 'ctx' / 'Dockerfile').read_text()
-    assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--no-deps"' in dockerfile
     assert 'ARG PYCMD="/usr/bin/python3.11"' in dockerfile
+    # Every dependency is installed before the collection: the layers above its COPY do not change with it.
+    final = dockerfile[dockerfile.index('FROM base AS final'):]
+    assert final.index('install-from-bindep') < final.index('COPY _build/collections/') < final.index('ansible-galaxy collection install')
+    assert 'FROM base AS galaxy' not in dockerfile
