@@ -28,7 +28,7 @@ from shared_checks import (  # noqa: F401  pylint: disable=unused-import
 from shared_checks import (
     answers_ping, audit_findings, seconds_until,
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
-    haproxy_states, lb_steps, push_image,
+    haproxy_states, lb_steps, pulls_through_the_lb, push_image, record_figure,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
 from lab import recap
 
@@ -277,40 +277,48 @@ def served_certificate_fingerprint(address, port=443):
     return x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
 
 
-def test_a_reissued_certificate_reaches_every_node_while_pulls_keep_working(lab):
-    """Certificate renewal: a new server certificate in the key set reaches every node's nginx, node by node
-    (a graceful reload, no restart), while a client keeps pulling through the LB."""
-    crt = lab.keyset_path('tls/server.crt')
-    with open(crt, 'rb') as handle:
-        old = x509.load_pem_x509_certificate(handle.read()).fingerprint(hashes.SHA256()).hex()
-    assert {served_certificate_fingerprint(lab.address(n)) for n in lab.nodes} == {old}
-    client, image = push_through_the_lb(lab, 'renewal')
-    loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
-            'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
-    client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
+def pem_certificates(path):
+    with open(path, 'rb') as handle:
+        return x509.load_pem_x509_certificates(handle.read())
+
+
+def test_a_ca_change_keeps_every_client_trusting_what_it_is_served_and_leaves_the_new_ca_alone(lab):
+    """CA change (playbooks/rotate_ca.yml): the new CA is trusted next to the old one before any node serves a
+    certificate it issued, and the old one is dropped only after every node serves the new certificate. A client pulls
+    through the LB the whole time: one pull against a certificate it does not trust would fail. Step 2 is the
+    certificate renewal of rotate_keys.yml (harbor_rotate=certificate): its proof is this one, a new certificate on
+    every node with nothing restarted."""
+    old_ca = pem_certificates(lab.keyset_path('tls/ca.crt'))
+    assert len(old_ca) == 1
+    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
+    before = set(backups.glob('rotated-ca-*.tar.gz'))
     starts = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry") for n in lab.nodes}
-    # The operator's renewal (playbooks/rotate_keys.yml): the current certificate is set aside, the keyset role
-    # re-issues it from the same CA and key, and site.yml's harbor play distributes it.
-    try:
-        rc, out = lab.playbook('rotate_keys.yml', '-e', 'harbor_rotate=certificate', '--tags', 'keyset,harbor')
-    finally:
-        client.run('touch /var/tmp/pulls.stop')
-    time.sleep(3)
-    assert rc == 0, out[-3000:]
-    with open(crt, 'rb') as handle:
-        new = x509.load_pem_x509_certificate(handle.read()).fingerprint(hashes.SHA256()).hex()
-    assert new != old, 'the key set did not get a new certificate'
-    served = {n: served_certificate_fingerprint(lab.address(n)) for n in lab.nodes}
-    assert served == {n: new for n in lab.nodes}, served
-    assert served_certificate_fingerprint(lab.vars['harbor_verify_endpoint'].split('://')[1]) == new
-    pulls = client.check_output('cat /var/tmp/pulls').split()
-    figures = 'certificate renewal: %d pulls through the LB during the site.yml run, %d failed' % (len(pulls), pulls.count('failed'))
-    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
-        handle.write(figures + '\n')
-    assert pulls and pulls.count('failed') == 0, figures
-    # nginx reloaded its certificate: no container of any node was restarted for it.
+    start = time.time()
+    with pulls_through_the_lb(lab, 'ca-change') as pulls:
+        rc, out = lab.playbook('rotate_ca.yml', '--tags', 'keyset,rotate,harbor,registry_client')
+    seconds = round(time.time() - start)
+    assert rc == 0, out[-5000:]
+    record_figure(lab, 'CA change (playbooks/rotate_ca.yml, 3 steps): %d s, pulls through the LB meanwhile: %d ok, %d failed'
+                  % (seconds, pulls['ok'], pulls['failed']))
+    assert pulls['ok'] > 0 and pulls['failed'] == 0, pulls
+    # The key set trusts one CA again, a new one, and it issued the certificate every node serves.
+    new_ca = pem_certificates(lab.keyset_path('tls/ca.crt'))
+    assert len(new_ca) == 1 and new_ca[0] != old_ca[0]
+    served = pem_certificates(lab.keyset_path('tls/server.crt'))[0]
+    served.verify_directly_issued_by(new_ca[0])
+    fingerprint = served.fingerprint(hashes.SHA256()).hex()
+    assert {n: served_certificate_fingerprint(lab.address(n)) for n in lab.nodes} == {n: fingerprint for n in lab.nodes}
+    assert served_certificate_fingerprint(lab.vars['harbor_verify_endpoint'].split('://')[1]) == fingerprint
+    # Every client's certs.d holds the new CA alone; nothing restarted for any of it; the old CA was kept.
+    client_ca = lab.host(lab.clients[0]).file('/etc/docker/certs.d/%s/ca.crt' % lab.vars['harbor_hostname']).content
+    assert x509.load_pem_x509_certificates(client_ca) == new_ca
     assert {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry")
             for n in lab.nodes} == starts
+    archives = set(backups.glob('rotated-ca-*.tar.gz')) - before
+    assert len(archives) == 1
+    with tarfile.open(str(archives.pop())) as archive:
+        kept = {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    assert set(kept) == {'ca.key', 'ca.crt'} and x509.load_pem_x509_certificates(kept['ca.crt']) == old_ca
     assert_matrix_ok(lab)
 
 
