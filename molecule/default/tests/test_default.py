@@ -4,6 +4,7 @@ Read-only checks come first; the disruptive ones (prepare re-run, a foreign toke
 input) each restore the lab before they finish, so the order in this file matters.
 """
 
+import base64
 import json
 import os
 import pathlib
@@ -320,6 +321,69 @@ def test_a_ca_change_keeps_every_client_trusting_what_it_is_served_and_leaves_th
         kept = {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
     assert set(kept) == {'ca.key', 'ca.crt'} and x509.load_pem_x509_certificates(kept['ca.crt']) == old_ca
     assert_matrix_ok(lab)
+
+
+def node_token(lab, address):
+    """A pull token for library/token-key, issued by the node at address."""
+    verify = lab.keyset_path('tls/ca.crt')
+    return requests.get('https://%s/service/token' % address, auth=('admin', lab.vars['harbor_admin_password']), verify=verify,
+                        headers={'Host': lab.vars['harbor_hostname']}, timeout=10,
+                        params={'service': 'harbor-registry', 'scope': 'repository:library/token-key:pull'}).json()['token']
+
+
+def token_key_id(token):
+    """The kid of a token's JOSE header: the libtrust id of the key that signed it."""
+    header = token.split('.')[0]
+    return json.loads(base64.urlsafe_b64decode(header + '=' * (-len(header) % 4)))['kid']
+
+
+def token_accepted(lab, address, token):
+    """Whether the node at address accepts the bearer token on /v2/."""
+    reply = requests.get('https://%s/v2/' % address, verify=lab.keyset_path('tls/ca.crt'), timeout=10,
+                         headers={'Host': lab.vars['harbor_hostname'], 'Authorization': 'Bearer ' + token})
+    return reply.status_code == 200
+
+
+def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls_keep_working(lab):
+    """Token key rotation (playbooks/rotate_token_key.yml). A node checks tokens with its own key alone (Harbor 2.x
+    core), so nodes with different keys must never serve the same client: every node but the first gets the new pair
+    while drained, then one HAProxy command hands them the traffic and closes the first node's connections, which
+    switches last. A client pulls through the LB the whole time: only a pull in flight at that instant may fail."""
+    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
+    before = set(backups.glob('rotated-token-*.tar.gz'))
+    old_key = pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
+    addresses = {n: lab.address(n) for n in lab.nodes}
+    old_token = node_token(lab, addresses[lab.nodes[-1]])
+    assert all(token_accepted(lab, a, old_token) for a in addresses.values())
+    start = time.time()
+    with pulls_through_the_lb(lab, 'token-key') as pulls:
+        rc, out = lab.playbook('rotate_token_key.yml')
+    seconds = round(time.time() - start)
+    assert rc == 0, out[-5000:]
+    instants = [float(at) for at in re.findall(r'Switched over at ([0-9.]+)', out)]
+    assert len(instants) == len(lab.vars['__groups']['harbor_lb']), out[-3000:]
+    switch = instants[0]
+    record_figure(lab, 'token key rotation (playbooks/rotate_token_key.yml, %d nodes): %d s, pulls through the LB meanwhile: '
+                  '%d ok, %d failed (in flight at the switch-over)' % (len(lab.nodes), seconds, pulls['ok'], pulls['failed']))
+    # The one client pulls one image at a time: at most the pull in flight at the switch-over fails, none other.
+    assert [p for p in pulls['pulls'] if p[0] == 'failed' and not p[1] <= switch <= p[2]] == [], (switch, pulls['pulls'])
+    assert pulls['failed'] <= 1, pulls
+    assert [p for p in pulls['pulls'] if p[0] == 'ok' and p[2] < switch] and [p for p in pulls['pulls'] if p[0] == 'ok' and p[1] > switch]
+    # Every node signs with one new key; a token of the old key is refused everywhere.
+    kids = {n: token_key_id(node_token(lab, a)) for n, a in addresses.items()}
+    assert len(set(kids.values())) == 1 and kids[lab.nodes[0]] != token_key_id(old_token), kids
+    assert [n for n, a in addresses.items() if token_accepted(lab, a, old_token)] == []
+    # The first node switched last, after the others.
+    started = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
+    assert all(started[lab.nodes[0]] > started[n] for n in lab.nodes[1:]), started
+    # The key set holds the new pair (PKCS#1, what Harbor needs); the old pair was kept.
+    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes() != old_key
+    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes().startswith(b'-----BEGIN RSA PRIVATE KEY-----')
+    archives = set(backups.glob('rotated-token-*.tar.gz')) - before
+    assert len(archives) == 1
+    with tarfile.open(str(archives.pop())) as archive:
+        kept = {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    assert set(kept) == {'private_key.pem', 'root.crt'} and kept['private_key.pem'] == old_key
 
 
 def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):

@@ -239,19 +239,42 @@ class MigrationError(Exception):
 
 
 class TokenSigner(object):
+    """Signs and checks tokens with private_key.pem. Harbor's core reads that file for every token it issues
+    (core/service/token MakeToken: libtrust.LoadKeyFile) and every bearer token it checks (pkg/token
+    DefaultTokenOptions: ReadFile): no restart is needed to see a new key in the file the container sees. The double
+    reads it again whenever the file changed (inode, size, mtime), which answers the same."""
+
     def __init__(self, key_path, expiration_minutes):
-        with open(key_path, 'rb') as handle:
+        self.key_path, self.seen, self.lock = key_path, None, threading.Lock()
+        self.expiration = int(expiration_minutes) * 60
+        self.load()
+
+    def load(self):
+        """(private key, public key, key id) as the file holds them now."""
+        with self.lock:
+            self._load()
+            return self.key, self.public_key, self.kid
+
+    def _load(self):
+        info = os.stat(self.key_path)
+        seen = (info.st_ino, info.st_size, info.st_mtime_ns)
+        if seen == self.seen:
+            return
+        with open(self.key_path, 'rb') as handle:
             pem = handle.read()
         if b'BEGIN RSA PRIVATE KEY' not in pem:
             # Harbor 2.x fails token signing with a PKCS#8 key; the double refuses it at start.
-            raise ValueError('%s is not a PKCS#1 RSA private key ("BEGIN RSA PRIVATE KEY")' % key_path)
+            raise ValueError('%s is not a PKCS#1 RSA private key ("BEGIN RSA PRIVATE KEY")' % self.key_path)
         self.key = serialization.load_pem_private_key(pem, password=None)
         self.public_key = self.key.public_key()
         self.kid = libtrust_key_id(self.public_key)
-        self.expiration = int(expiration_minutes) * 60
+        if self.seen is not None:
+            log('token key changed in %s (key id %s)' % (self.key_path, self.kid))
+        self.seen = seen
 
     def verify(self, token, audience):
         """Claims of a token signed by this node's key (RS256), or raises ValueError (why it is invalid)."""
+        dummy, public_key, dummy = self.load()
         parts = token.split('.')
         if len(parts) != 3:
             raise ValueError('malformed token')
@@ -264,7 +287,7 @@ class TokenSigner(object):
         if not isinstance(header, dict) or header.get('alg') != 'RS256':
             raise ValueError('signing method %r is not RS256' % (header.get('alg') if isinstance(header, dict) else None))
         try:
-            self.public_key.verify(signature, (parts[0] + '.' + parts[1]).encode('ascii'), padding.PKCS1v15(), hashes.SHA256())
+            public_key.verify(signature, (parts[0] + '.' + parts[1]).encode('ascii'), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature as exc:
             raise ValueError('token signature is invalid (signed by another key)') from exc
         if not isinstance(claims, dict):
@@ -285,15 +308,16 @@ class TokenSigner(object):
         return claims
 
     def issue(self, subject, service, access):
+        key, dummy, kid = self.load()
         now = int(time.time())
-        header = {'typ': 'JWT', 'alg': 'RS256', 'kid': self.kid}
+        header = {'typ': 'JWT', 'alg': 'RS256', 'kid': kid}
         claims = {
             'iss': ISSUER, 'sub': subject, 'aud': service, 'exp': now + self.expiration,
             'nbf': now - 1, 'iat': now, 'jti': secrets.token_hex(16), 'access': access,
         }
         signing_input = b64url(json.dumps(header, separators=(',', ':')).encode()) + '.' + \
             b64url(json.dumps(claims, separators=(',', ':')).encode())
-        signature = self.key.sign(signing_input.encode('ascii'), padding.PKCS1v15(), hashes.SHA256())
+        signature = key.sign(signing_input.encode('ascii'), padding.PKCS1v15(), hashes.SHA256())
         return signing_input + '.' + b64url(signature), now
 
 

@@ -175,11 +175,13 @@ def manifest_digest(lab, address, repository, tag):
 @contextlib.contextmanager
 def pulls_through_the_lb(lab, repository='pulls'):
     """Pushes an image, then pulls it through the LB in a loop on the client while the body runs. Yields a
-    dict that holds, once the body is done, 'ok' and 'failed' (counts)."""
+    dict that holds, once the body is done, 'ok' and 'failed' (counts) and 'pulls': (result, start, end) of each
+    pull, the times in epoch seconds (the client container shares the lab machine's clock)."""
     client, tag, dummy = push_image(lab, repository)
     image = '%s/library/%s:%s' % (lab.vars['harbor_hostname'], repository, tag)
     loop = ('rm -f /var/tmp/pulls /var/tmp/pulls.stop; while [ ! -e /var/tmp/pulls.stop ]; do docker rmi -f %s >/dev/null 2>&1; '
-            'if docker pull %s >/dev/null 2>&1; then echo ok; else echo failed; fi >> /var/tmp/pulls; done' % (image, image))
+            'start=$(date +%%s.%%N); if docker pull %s >/dev/null 2>&1; then r=ok; else r=failed; fi; '
+            'echo "$r $start $(date +%%s.%%N)" >> /var/tmp/pulls; done' % (image, image))
     client.check_output('nohup sh -c %s >/dev/null 2>&1 &', loop)
     counts = {}
     try:
@@ -187,8 +189,10 @@ def pulls_through_the_lb(lab, repository='pulls'):
     finally:
         client.run('touch /var/tmp/pulls.stop')
         time.sleep(3)
-        pulls = client.check_output('cat /var/tmp/pulls').split()
-        counts.update(ok=pulls.count('ok'), failed=pulls.count('failed'))
+        pulls = [(r, float(start), float(end)) for r, start, end in
+                 (line.split() for line in client.check_output('cat /var/tmp/pulls').splitlines() if line.strip())]
+        results = [p[0] for p in pulls]
+        counts.update(ok=results.count('ok'), failed=results.count('failed'), pulls=pulls)
         client.run('docker rmi %s', image)
 
 
