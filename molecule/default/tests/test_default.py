@@ -355,6 +355,10 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     addresses = {n: lab.address(n) for n in lab.nodes}
     old_token = node_token(lab, addresses[lab.nodes[-1]])
     assert all(token_accepted(lab, a, old_token) for a in addresses.values())
+    rc, out = lab.playbook('rotate_token_key.yml', '--check', '--diff')
+    assert rc == 0 and 'Check mode: a new token key pair would be made' in out, out[-3000:]
+    assert all(c['changed'] == 0 for c in recap(out).values()), recap(out)
+    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes() == old_key
     start = time.time()
     with pulls_through_the_lb(lab, 'token-key') as pulls:
         rc, out = lab.playbook('rotate_token_key.yml')
@@ -384,6 +388,23 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     with tarfile.open(str(archives.pop())) as archive:
         kept = {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
     assert set(kept) == {'private_key.pem', 'root.crt'} and kept['private_key.pem'] == old_key
+
+    # A rotation left half way (here: the last node still runs the old pair) goes on when run again: no new pair, the
+    # nodes that run the key set's pair take the traffic and the one behind switches.
+    behind, data = lab.nodes[-1], data_volume(lab)
+    lab.host(behind).check_output("printf '%%s' %s > %s/secret/core/private_key.pem", kept['private_key.pem'].decode(), data)
+    lab.host(behind).check_output("printf '%%s' %s > %s/secret/registry/root.crt", kept['root.crt'].decode(), data)
+    assert lab.compose(behind, 'restart core registry').rc == 0
+    new_key = pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
+    started = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
+    rc, out = lab.playbook('rotate_token_key.yml')
+    assert rc == 0, out[-5000:]
+    assert 'A rotation is under way: %s' % behind in out, out[-3000:]
+    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes() == new_key
+    assert len(set(backups.glob('rotated-token-*.tar.gz')) - before) == 1
+    restarted = [n for n in lab.nodes if lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") != started[n]]
+    assert restarted == [behind]
+    assert {n: token_key_id(node_token(lab, a)) for n, a in addresses.items()} == kids
 
 
 def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):

@@ -1,9 +1,10 @@
 """Scale-out (playbooks/scale_out.yml, issue 11 item 1), Harbor 2.x lab (molecule scenario default).
 
 harbor4 is created with the lab but belongs to no group the collection reads (lab_spare_nodes). The test adds it to
-harbor_nodes the way an operator does, with a second inventory source, and runs the one documented command.
-Afterwards the lab has four nodes behind its load balancer and molecule's own inventory still names three; only
-test_upgrade (it sorts after this file) takes the fourth into account.
+harbor_nodes the way an operator does, with a second inventory source, and runs the one documented command. It sorts
+after test_rolling_upgrade: the cluster it grows runs the release that test upgraded to, which the operator's
+inventory names then (harbor_version, given here as an extra var: molecule's inventory still says the release the lab
+started on). Afterwards the lab has four nodes behind its load balancer and molecule's own inventory still names three.
 """
 
 import json
@@ -26,9 +27,11 @@ def test_a_new_node_joins_with_the_key_set_while_no_serving_node_restarts_and_pu
     extra.write_text(json.dumps({'harbor_nodes': {'hosts': {NEW: {}}}}))
     dummy, tag, digest = push_image(lab, 'scaleout')
     before = {node: started(lab, node) for node in lab.nodes}
+    running = {lab.host(n).check_output("docker inspect -f '{{.Config.Image}}' nginx").rsplit(':v', 1)[1] for n in lab.nodes}
+    assert len(running) == 1, running
     start = time.time()
     with pulls_through_the_lb(lab, 'scaleout-pulls') as pulls:
-        rc, out = lab.playbook('scale_out.yml', '-i', str(extra))
+        rc, out = lab.playbook('scale_out.yml', '-i', str(extra), '-e', 'harbor_version=' + running.pop())
     seconds = round(time.time() - start)
     assert rc == 0, out[-5000:]
     assert 'New: %s. Serving: %s.' % (NEW, ', '.join(lab.nodes)) in out, out[-5000:]
