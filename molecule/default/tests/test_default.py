@@ -282,6 +282,22 @@ def served_certificate_fingerprint(address, port=443):
     return x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
 
 
+def archived_files(path):
+    """{file name: content} of every file in a tar.gz the rotation playbooks write."""
+    with tarfile.open(str(path)) as archive:
+        return {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+
+
+def keyset_token_key(lab):
+    """The token signing key the key set holds now."""
+    return pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
+
+
+def core_started(lab):
+    """When each node's core container started."""
+    return {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
+
+
 def pem_certificates(path):
     with open(path, 'rb') as handle:
         return x509.load_pem_x509_certificates(handle.read())
@@ -321,8 +337,7 @@ def test_a_ca_change_keeps_every_client_trusting_what_it_is_served_and_leaves_th
             for n in lab.nodes} == starts
     archives = set(backups.glob('rotated-ca-*.tar.gz')) - before
     assert len(archives) == 1
-    with tarfile.open(str(archives.pop())) as archive:
-        kept = {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    kept = archived_files(archives.pop())
     assert set(kept) == {'ca.key', 'ca.crt'} and x509.load_pem_x509_certificates(kept['ca.crt']) == old_ca
     assert_matrix_ok(lab)
 
@@ -355,14 +370,14 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     switches last. A client pulls through the LB the whole time: only a pull in flight at that instant may fail."""
     backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
     before = set(backups.glob('rotated-token-*.tar.gz'))
-    old_key = pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
+    old_key = keyset_token_key(lab)
     addresses = {n: lab.address(n) for n in lab.nodes}
     old_token = node_token(lab, addresses[lab.nodes[-1]])
     assert all(token_accepted(lab, a, old_token) for a in addresses.values())
     rc, out = lab.playbook('rotate_token_key.yml', '--check', '--diff')
     assert rc == 0 and 'Check mode: a new token key pair would be made' in out, out[-3000:]
     assert all(c['changed'] == 0 for c in recap(out).values()), recap(out)
-    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes() == old_key
+    assert keyset_token_key(lab) == old_key
     start = time.time()
     with pulls_through_the_lb(lab, 'token-key') as pulls:
         rc, out = lab.playbook('rotate_token_key.yml')
@@ -382,15 +397,14 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     assert len(set(kids.values())) == 1 and kids[lab.nodes[0]] != token_key_id(old_token), kids
     assert [n for n, a in addresses.items() if token_accepted(lab, a, old_token)] == []
     # The first node switched last, after the others.
-    started = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
+    started = core_started(lab)
     assert all(started[lab.nodes[0]] > started[n] for n in lab.nodes[1:]), started
     # The key set holds the new pair (PKCS#1, what Harbor needs); the old pair was kept.
-    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes() != old_key
-    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes().startswith(b'-----BEGIN RSA PRIVATE KEY-----')
+    assert keyset_token_key(lab) != old_key
+    assert keyset_token_key(lab).startswith(b'-----BEGIN RSA PRIVATE KEY-----')
     archives = set(backups.glob('rotated-token-*.tar.gz')) - before
     assert len(archives) == 1
-    with tarfile.open(str(archives.pop())) as archive:
-        kept = {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    kept = archived_files(archives.pop())
     assert set(kept) == {'private_key.pem', 'root.crt'} and kept['private_key.pem'] == old_key
 
     # A rotation left half way (here: the last node still runs the old pair) goes on when run again: no new pair, the
@@ -399,14 +413,14 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     lab.host(behind).check_output("printf '%%s' %s > %s/secret/core/private_key.pem", kept['private_key.pem'].decode(), data)
     lab.host(behind).check_output("printf '%%s' %s > %s/secret/registry/root.crt", kept['root.crt'].decode(), data)
     assert lab.compose(behind, 'restart core registry').rc == 0
-    new_key = pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
-    started = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
+    new_key = keyset_token_key(lab)
+    started = core_started(lab)
     rc, out = lab.playbook('rotate_token_key.yml')
     assert rc == 0, out[-5000:]
     assert 'A rotation is under way: %s' % behind in out, out[-3000:]
-    assert pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes() == new_key
+    assert keyset_token_key(lab) == new_key
     assert len(set(backups.glob('rotated-token-*.tar.gz')) - before) == 1
-    restarted = [n for n in lab.nodes if lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") != started[n]]
+    restarted = [n for n, at in core_started(lab).items() if at != started[n]]
     assert restarted == [behind]
     assert {n: token_key_id(node_token(lab, a)) for n, a in addresses.items()} == kids
 
