@@ -63,8 +63,9 @@ build-installer-check: bootstrap
 molecule: bootstrap collection-link
 	hack/molecule.sh test
 
-test: lint sanity unit functional example-inventory build-installer-check molecule
-	@echo "make test: all stages passed"
+# The static stages and the molecule labs run side by side (hack/test.sh says how and why).
+test: bootstrap collection-link
+	hack/test.sh
 
 lab: bootstrap collection-link
 	hack/lab.sh up

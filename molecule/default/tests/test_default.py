@@ -6,7 +6,6 @@ input) each restore the lab before they finish, so the order in this file matter
 
 import base64
 import json
-import os
 import pathlib
 import re
 import ssl
@@ -558,8 +557,7 @@ def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_w
     pulls = client.check_output('cat /var/tmp/pulls').split()
     figures = ('rolling restart (prepare and new shared secrets on every node): %d pulls through the LB, %d failed'
                % (len(pulls), pulls.count('failed')))
-    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
-        handle.write(figures + '\n')
+    record_figure(lab, figures)
     assert pulls and pulls.count('failed') == 0, figures
     assert set(haproxy_states(lab).values()) == {'UP'}, haproxy_states(lab)
     client.run('docker rmi %s', image)

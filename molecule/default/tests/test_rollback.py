@@ -4,11 +4,10 @@ Disruptive: it restores the lab before it finishes (a normal site.yml run puts t
 """
 
 import json
-import os
 import time
 import uuid
 
-from shared_checks import assert_matrix_ok, changed_tasks, haproxy_states, lb_steps, sha256_on
+from shared_checks import assert_matrix_ok, changed_tasks, haproxy_states, lb_steps, record_figure, sha256_on
 from lab import recap
 
 # The containers whose start times tell whether a node restarted.
@@ -102,8 +101,7 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     pulls = client.check_output('cat /var/tmp/pulls').split()
     figures = ('rollback (2.x, bad run %d s + repairing run): %d pulls through the LB, %d failed'
                % (bad_seconds, len(pulls), pulls.count('failed')))
-    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
-        handle.write(figures + '\n')
+    record_figure(lab, figures)
     assert pulls and pulls.count('failed') == 0, figures
     client.run('docker rmi %s', image)
     assert_matrix_ok(lab)

@@ -25,7 +25,7 @@ from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
 from shared_checks import (
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_share_mounts_never_create_their_source,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on,
-    changed_tasks, haproxy_states, lb_steps, sha256_on, storage_mount)
+    changed_tasks, haproxy_states, lb_steps, record_figure, sha256_on, storage_mount)
 from lab import env_file, recap
 
 # env file (under common/config/) -> key -> key set file (secrets/<name>)
@@ -379,8 +379,7 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     assert set(haproxy_states(lab).values()) == {'UP'}, haproxy_states(lab)
     pulls = client.check_output('cat /var/tmp/pulls').split()
     figures = 'rollback (1.5, bad run + repairing run): %d pulls through the LB, %d failed' % (len(pulls), pulls.count('failed'))
-    with open(os.path.join(os.path.dirname(lab.vars['harbor_keyset_dir'].rstrip('/')), 'verify-figures.txt'), 'a', encoding='utf-8') as handle:
-        handle.write(figures + '\n')
+    record_figure(lab, figures)
     assert pulls and pulls.count('failed') == 0, figures
     client.run('docker rmi %s', image)
     assert_matrix_ok(lab)
