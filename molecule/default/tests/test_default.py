@@ -4,12 +4,9 @@ Read-only checks come first; the disruptive ones (prepare re-run, a foreign toke
 input) each restore the lab before they finish, so the order in this file matters.
 """
 
-import base64
 import json
-import pathlib
 import re
 import ssl
-import tarfile
 import time
 import uuid
 
@@ -29,6 +26,7 @@ from shared_checks import (
     answers_ping, audit_findings, seconds_until,
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_matrix_ok, assert_share_mounts_never_create_their_source,
     haproxy_states, lb_steps, pulls_through_the_lb, push_image, record_figure,
+    archived_files, keyset_token_key, node_token, rotation_archives, token_accepted, token_key_id,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on)
 from lab import recap
 
@@ -281,17 +279,6 @@ def served_certificate_fingerprint(address, port=443):
     return x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
 
 
-def archived_files(path):
-    """{file name: content} of every file in a tar.gz the rotation playbooks write."""
-    with tarfile.open(str(path)) as archive:
-        return {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
-
-
-def keyset_token_key(lab):
-    """The token signing key the key set holds now."""
-    return pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
-
-
 def core_started(lab):
     """When each node's core container started."""
     return {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' harbor-core") for n in lab.nodes}
@@ -310,8 +297,7 @@ def test_a_ca_change_keeps_every_client_trusting_what_it_is_served_and_leaves_th
     every node with nothing restarted."""
     old_ca = pem_certificates(lab.keyset_path('tls/ca.crt'))
     assert len(old_ca) == 1
-    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
-    before = set(backups.glob('rotated-ca-*.tar.gz'))
+    before = rotation_archives(lab, 'ca', ())
     starts = {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry") for n in lab.nodes}
     start = time.time()
     with pulls_through_the_lb(lab, 'ca-change') as pulls:
@@ -334,32 +320,11 @@ def test_a_ca_change_keeps_every_client_trusting_what_it_is_served_and_leaves_th
     assert x509.load_pem_x509_certificates(client_ca) == new_ca
     assert {n: lab.host(n).check_output("docker inspect -f '{{.State.StartedAt}}' nginx harbor-core registry")
             for n in lab.nodes} == starts
-    archives = set(backups.glob('rotated-ca-*.tar.gz')) - before
+    archives = rotation_archives(lab, 'ca', before)
     assert len(archives) == 1
-    kept = archived_files(archives.pop())
+    kept = archived_files(archives[0])
     assert set(kept) == {'ca.key', 'ca.crt'} and x509.load_pem_x509_certificates(kept['ca.crt']) == old_ca
     assert_matrix_ok(lab)
-
-
-def node_token(lab, address):
-    """A pull token for library/token-key, issued by the node at address."""
-    verify = lab.keyset_path('tls/ca.crt')
-    return requests.get('https://%s/service/token' % address, auth=('admin', lab.vars['harbor_admin_password']), verify=verify,
-                        headers={'Host': lab.vars['harbor_hostname']}, timeout=10,
-                        params={'service': 'harbor-registry', 'scope': 'repository:library/token-key:pull'}).json()['token']
-
-
-def token_key_id(token):
-    """The kid of a token's JOSE header: the libtrust id of the key that signed it."""
-    header = token.split('.')[0]
-    return json.loads(base64.urlsafe_b64decode(header + '=' * (-len(header) % 4)))['kid']
-
-
-def token_accepted(lab, address, token):
-    """Whether the node at address accepts the bearer token on /v2/."""
-    reply = requests.get('https://%s/v2/' % address, verify=lab.keyset_path('tls/ca.crt'), timeout=10,
-                         headers={'Host': lab.vars['harbor_hostname'], 'Authorization': 'Bearer ' + token})
-    return reply.status_code == 200
 
 
 def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls_keep_working(lab):
@@ -367,11 +332,10 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     core), so nodes with different keys must never serve the same client: every node but the first gets the new pair
     while drained, then one HAProxy command hands them the traffic and closes the first node's connections, which
     switches last. A client pulls through the LB the whole time: only a pull in flight at that instant may fail."""
-    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
-    before = set(backups.glob('rotated-token-*.tar.gz'))
+    before = rotation_archives(lab, 'token', ())
     old_key = keyset_token_key(lab)
     addresses = {n: lab.address(n) for n in lab.nodes}
-    old_token = node_token(lab, addresses[lab.nodes[-1]])
+    old_token = node_token(lab, addresses[lab.nodes[-1]], 'token-key')
     assert all(token_accepted(lab, a, old_token) for a in addresses.values())
     rc, out = lab.playbook('rotate_token_key.yml', '--check', '--diff')
     assert rc == 0 and 'Check mode: a new token key pair would be made' in out, out[-3000:]
@@ -392,7 +356,7 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     assert pulls['failed'] <= 1, pulls
     assert [p for p in pulls['pulls'] if p[0] == 'ok' and p[2] < switch] and [p for p in pulls['pulls'] if p[0] == 'ok' and p[1] > switch]
     # Every node signs with one new key; a token of the old key is refused everywhere.
-    kids = {n: token_key_id(node_token(lab, a)) for n, a in addresses.items()}
+    kids = {n: token_key_id(node_token(lab, a, 'token-key')) for n, a in addresses.items()}
     assert len(set(kids.values())) == 1 and kids[lab.nodes[0]] != token_key_id(old_token), kids
     assert [n for n, a in addresses.items() if token_accepted(lab, a, old_token)] == []
     # The first node switched last, after the others.
@@ -401,9 +365,10 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     # The key set holds the new pair (PKCS#1, what Harbor needs); the old pair was kept.
     assert keyset_token_key(lab) != old_key
     assert keyset_token_key(lab).startswith(b'-----BEGIN RSA PRIVATE KEY-----')
-    archives = set(backups.glob('rotated-token-*.tar.gz')) - before
+    # The scenarios share the lab's backup directory: this lab's archive is the one that holds its old key.
+    archives = rotation_archives(lab, 'token', before, holding=old_key)
     assert len(archives) == 1
-    kept = archived_files(archives.pop())
+    kept = archived_files(archives[0])
     assert set(kept) == {'private_key.pem', 'root.crt'} and kept['private_key.pem'] == old_key
 
     # A rotation left half way (here: the last node still runs the old pair) goes on when run again: no new pair, the
@@ -418,10 +383,10 @@ def test_a_token_key_rotation_switches_the_nodes_over_at_one_instant_while_pulls
     assert rc == 0, out[-5000:]
     assert 'A rotation is under way: %s' % behind in out, out[-3000:]
     assert keyset_token_key(lab) == new_key
-    assert len(set(backups.glob('rotated-token-*.tar.gz')) - before) == 1
+    assert rotation_archives(lab, 'token', before, holding=new_key) == []
     restarted = [n for n, at in core_started(lab).items() if at != started[n]]
     assert restarted == [behind]
-    assert {n: token_key_id(node_token(lab, a)) for n, a in addresses.items()} == kids
+    assert {n: token_key_id(node_token(lab, a, 'token-key')) for n, a in addresses.items()} == kids
 
 
 def test_with_one_node_stopped_pulls_through_the_lb_still_work(lab):
@@ -566,10 +531,7 @@ def test_a_changed_configuration_restarts_each_node_once_one_at_a_time_drained_w
     secrets_after = {name: lab.keyset_text('secrets/' + name) for name in names}
     assert all(secrets_after[name] != secrets_before[name] for name in names), 'a secret was not made anew'
     assert lab.keyset_text('secrets/secretkey') == secretkey
-    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
-    with tarfile.open(str(sorted(backups.glob('rotated-secrets-*.tar.gz'))[-1])) as kept:
-        member = next(name for name in kept.getnames() if name.endswith('core_secret'))
-        assert kept.extractfile(member).read().decode() == secrets_before['core_secret']
+    assert rotation_archives(lab, 'secrets', (), holding=secrets_before['core_secret'].encode()), 'no archive holds the old core secret'
     rc, audit = lab.playbook('audit.yml')
     assert rc == 0, audit[-4000:]
     push_image(lab, 'after-rotation')

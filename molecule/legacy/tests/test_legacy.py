@@ -7,6 +7,7 @@ restore the lab before they finish.
 import contextlib
 import json
 import re
+import time
 import uuid
 
 import pymysql
@@ -25,7 +26,8 @@ from shared_checks import assert_matrix_ok as shared_assert_matrix_ok
 from shared_checks import (
     assert_compose_trimmed_and_running, assert_every_node_matches, assert_share_mounts_never_create_their_source,
     assert_site_stops_before_any_change, env_secrets_in_keyset, env_secrets_on, file_hashes_in_keyset, file_hashes_on,
-    changed_tasks, haproxy_states, lb_steps, record_figure, sha256_on, storage_mount)
+    changed_tasks, haproxy_states, lb_steps, record_figure, sha256_on, storage_mount,
+    archived_files, keyset_token_key, node_token, pulls_through_the_lb, rotation_archives, token_accepted, token_key_id)
 from lab import env_file, recap
 
 # env file (under common/config/) -> key -> key set file (secrets/<name>)
@@ -309,7 +311,6 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     system` (Harbor 1.5's adminserver: strconv.Atoi on LDAP_SCOPE). The ui waits for it, /api/systeminfo never
     answers. harbor_health_timeout is 60 s here (default 300) so that the test waits one minute for the verdict.
     A client pulls through the load balancer during the bad run and the repairing run; none of its pulls fail."""
-    import os  # pylint: disable=import-outside-toplevel
     import time  # pylint: disable=import-outside-toplevel
 
     first, others = lab.nodes[0], lab.nodes[1:]
@@ -382,6 +383,40 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     record_figure(lab, figures)
     assert pulls and pulls.count('failed') == 0, figures
     client.run('docker rmi %s', image)
+    assert_matrix_ok(lab)
+
+
+# -- token key rotation behind HAProxy in http mode ------------------------------------------------------------
+
+def test_a_token_key_rotation_behind_the_http_mode_lb_switches_every_node_to_the_new_key_while_pulls_keep_working(lab):
+    """playbooks/rotate_token_key.yml on Harbor 1.5, the same switch-over as on 2.x (every node but the first gets the
+    new pair while drained, one HAProxy command hands them the traffic, the first node switches last), here with
+    HAProxy in http mode and the registry checking tokens against root.crt. A client pulls through the LB the whole
+    time: only a pull in flight at the switch-over instant may fail (its token, of the old key, reaches a node of the
+    new one); the count is recorded."""
+    before = rotation_archives(lab, 'token', ())
+    old_key = keyset_token_key(lab)
+    addresses = {n: lab.address(n) for n in lab.nodes}
+    old_token = node_token(lab, addresses[lab.nodes[-1]], 'token-key')
+    assert all(token_accepted(lab, a, old_token) for a in addresses.values())
+    start = time.time()
+    with pulls_through_the_lb(lab, 'token-key') as pulls:
+        rc, out = lab.playbook('rotate_token_key.yml')
+    seconds = round(time.time() - start)
+    assert rc == 0, out[-5000:]
+    switch = float(re.search(r'Switched over at ([0-9.]+)', out).group(1))
+    record_figure(lab, 'token key rotation (1.5, HAProxy in http mode, %d nodes): %d s, pulls through the LB meanwhile: '
+                  '%d ok, %d failed (in flight at the switch-over)' % (len(lab.nodes), seconds, pulls['ok'], pulls['failed']))
+    assert [p for p in pulls['pulls'] if p[0] == 'failed' and not p[1] <= switch <= p[2]] == [], (switch, pulls['pulls'])
+    assert pulls['failed'] <= 1 and pulls['ok'] > 0, pulls
+    # Every node signs with one new key and checks with its certificate alone: the old key's token is refused.
+    kids = {n: token_key_id(node_token(lab, a, 'token-key')) for n, a in addresses.items()}
+    assert len(set(kids.values())) == 1 and kids[lab.nodes[0]] != token_key_id(old_token), kids
+    assert [n for n, a in addresses.items() if token_accepted(lab, a, old_token)] == []
+    # Every node holds the key set's new pair.
+    assert_every_node_matches(lab, file_hashes_in_keyset(lab, key_files(lab)), lambda node: file_hashes_on(lab, node, key_files(lab)))
+    archives = rotation_archives(lab, 'token', before, holding=old_key)
+    assert len(archives) == 1 and set(archived_files(archives[0])) == {'private_key.pem', 'root.crt'}
     assert_matrix_ok(lab)
 
 

@@ -1,6 +1,7 @@
 """Checks shared by every lab scenario: helpers the scenario tests build on, and whole tests that pytest
 collects wherever they are imported (default = Harbor 2.x, legacy = Harbor 1.5)."""
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -158,17 +159,60 @@ def pull_digest(lab, registry, repository, tag):
     return match.group(1) if pull.rc == 0 and match else 'pull failed: %s' % pull.stderr.strip()[-300:]
 
 
+def node_access(lab):
+    """(scheme, verify) to talk to a node of the lab directly: https with the key set's CA, or plain http."""
+    if lab.vars['harbor_tls_mode'] == 'none':
+        return 'http', False
+    return 'https', lab.keyset_path('tls/ca.crt')
+
+
+def node_token(lab, address, repository):
+    """A pull token for library/<repository>, issued by the node at address."""
+    scheme, verify = node_access(lab)
+    return requests.get('%s://%s/service/token' % (scheme, address), auth=('admin', lab.vars['harbor_admin_password']),
+                        headers={'Host': lab.vars['harbor_hostname']}, verify=verify, timeout=10,
+                        params={'service': 'harbor-registry', 'scope': 'repository:library/%s:pull' % repository}).json()['token']
+
+
+def token_key_id(token):
+    """The kid of a token's JOSE header: the libtrust id of the key that signed it."""
+    header = token.split('.')[0]
+    return json.loads(base64.urlsafe_b64decode(header + '=' * (-len(header) % 4)))['kid']
+
+
+def token_accepted(lab, address, token):
+    """Whether the node at address accepts the bearer token on /v2/."""
+    scheme, verify = node_access(lab)
+    reply = requests.get('%s://%s/v2/' % (scheme, address), verify=verify, timeout=10,
+                         headers={'Host': lab.vars['harbor_hostname'], 'Authorization': 'Bearer ' + token})
+    return reply.status_code == 200
+
+
+def keyset_token_key(lab):
+    """The token signing key the key set holds now."""
+    return pathlib.Path(lab.keyset_path('token/private_key.pem')).read_bytes()
+
+
+def archived_files(path):
+    """{file name: content} of every file in a tar.gz the rotation playbooks write."""
+    with tarfile.open(str(path)) as archive:
+        return {pathlib.Path(m.name).name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+
+
+def rotation_archives(lab, kind, since, holding=None):
+    """The rotated-<kind>-*.tar.gz archives written since `since` (a set of paths) that hold a file with the content
+    `holding` (any archive when None). The lab's scenarios share build/lab/backups; the content tells this lab's apart."""
+    backups = pathlib.Path(lab.vars['harbor_keyset_dir']).parent / 'backups'
+    found = set(backups.glob('rotated-%s-*.tar.gz' % kind)) - set(since)
+    return [a for a in sorted(found) if holding is None or holding in archived_files(a).values()]
+
+
 def manifest_digest(lab, address, repository, tag):
     """The digest a node serves for library/<repository>:<tag>, asked with a token the node itself issued."""
-    auth = ('admin', lab.vars['harbor_admin_password'])
-    verify = lab.keyset_path('tls/ca.crt') if lab.vars['harbor_tls_mode'] != 'none' else False
-    scheme = 'https' if verify else 'http'
-    headers = {'Host': lab.vars['harbor_hostname']}
-    token = requests.get('%s://%s/service/token' % (scheme, address), auth=auth, headers=headers, verify=verify, timeout=10,
-                         params={'service': 'harbor-registry', 'scope': 'repository:library/%s:pull' % repository}).json()
+    scheme, verify = node_access(lab)
     reply = requests.get('%s://%s/v2/library/%s/manifests/%s' % (scheme, address, repository, tag), verify=verify, timeout=10,
-                         headers=dict(headers, Authorization='Bearer ' + token['token'],
-                                      Accept='application/vnd.docker.distribution.manifest.v2+json'))
+                         headers={'Host': lab.vars['harbor_hostname'], 'Authorization': 'Bearer ' + node_token(lab, address, repository),
+                                  'Accept': 'application/vnd.docker.distribution.manifest.v2+json'})
     return reply.headers.get('Docker-Content-Digest')
 
 
