@@ -46,18 +46,20 @@ def test_the_ee_image_holds_this_collection_and_its_dependencies():
         assert dependency in listed, dependency
 
 
-def test_site_twice_and_verify_as_awx_jobs_keep_the_key_set_and_print_no_secret(lab, jobs):
+def test_site_and_verify_as_awx_jobs_change_nothing_on_the_converged_lab_keep_the_key_set_and_print_no_secret(lab, jobs):
+    """The lab was converged from the command line (molecule converge and idempotence): site.yml as an AWX job, from a
+    fresh private data directory with the key set in its home, finds nothing to change on any host, and verify.yml
+    passes. (The job ran twice until 0.8.0; the first run already changed nothing, so the second proved nothing more.)"""
     keyset_dir = lab.vars['harbor_keyset_dir']
     before = keyset_digest(keyset_dir)
     assert 'secrets/secretkey' in before, sorted(before)
     runs = [('site', jobs.run('playbooks/site.yml', keyset_dir)),
-            ('site again', jobs.run('playbooks/site.yml', keyset_dir)),
             ('verify', jobs.run('playbooks/verify.yml', keyset_dir))]
     record_figure(lab, '%s AWX-style jobs (ansible-runner, process isolation, %s): %s' % (
         lab.scenario, EE_IMAGE, ', '.join('%s %.0f s' % (name, job.seconds) for name, job in runs)))
     for name, job in runs:
         assert job.status == 'successful' and job.rc == 0, '%s: %s' % (name, job.describe())
-    stats = runs[1][1].stats()
+    stats = runs[0][1].stats()
     assert stats.get('ok') and not any(stats.get('changed', {}).values()), stats.get('changed')
     assert set(stats['ok']) >= set(lab.nodes) | set(lab.clients), sorted(stats['ok'])
     assert keyset_digest(keyset_dir) == before, 'the key set changed'
