@@ -47,5 +47,8 @@ fi
 if [ "$molecule_rc" -ne 0 ]; then
   echo "==> make test FAILED in the molecule lane (see the failures repeated above; logs: build/molecule-<scenario>.log)"
 fi
-[ "$static_rc" -eq 0 ] && [ "$molecule_rc" -eq 0 ]
+# An explicit exit: set -e does not stop on a failed test that is not the last of an && list.
+if [ "$static_rc" -ne 0 ] || [ "$molecule_rc" -ne 0 ]; then
+  exit 1
+fi
 echo "==> make test: all stages passed"
