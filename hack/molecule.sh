@@ -49,7 +49,7 @@ run_scenario() {
 }
 
 if [ "$parallel" = 1 ]; then
-  # The heaviest lab first in the list; each lane prefixes its lines.
+  # Each lane prefixes its lines with its scenario.
   pids=()
   for scenario in "${scenarios[@]}"; do
     run_scenario "$scenario" > >(sed -u "s/^/[$scenario] /") 2>&1 &

@@ -311,8 +311,6 @@ def test_a_change_that_makes_a_node_unhealthy_rolls_that_node_back_while_pulls_k
     system` (Harbor 1.5's adminserver: strconv.Atoi on LDAP_SCOPE). The ui waits for it, /api/systeminfo never
     answers. harbor_health_timeout is 60 s here (default 300) so that the test waits one minute for the verdict.
     A client pulls through the load balancer during the bad run and the repairing run; none of its pulls fail."""
-    import time  # pylint: disable=import-outside-toplevel
-
     first, others = lab.nodes[0], lab.nodes[1:]
     client = lab.host(lab.clients[0])
     name = lab.vars['harbor_hostname']

@@ -252,14 +252,13 @@ def ping_url(lab, address):
     if not hasattr(lab, 'release'):
         expression = 'harbor_version | registryops.harbor_ha.harbor_release'
         lab.release = lab.resolve(lab.nodes[0], [expression])[expression]
-    scheme = 'http' if lab.vars['harbor_tls_mode'] == 'none' else 'https'
-    return '%s://%s%s' % (scheme, address, lab.release['ping_path'])
+    return '%s://%s%s' % (node_access(lab)[0], address, lab.release['ping_path'])
 
 
 def answers_ping(lab, address):
     try:
         reply = requests.get(ping_url(lab, address), headers={'Host': lab.vars['harbor_hostname']}, timeout=5,
-                             verify=lab.keyset_path('tls/ca.crt') if lab.vars['harbor_tls_mode'] != 'none' else False)
+                             verify=node_access(lab)[1])
         return reply.status_code == 200
     except requests.RequestException:
         return False
